@@ -1,0 +1,34 @@
+# Two commands for a fresh machine: `make demo` and `make test`.
+# Each creates .venv and installs the project into it when it is missing or
+# when pyproject.toml has changed since the last install.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint format bench clean
+
+demo: $(STAMP)
+	$(BIN)/python -W error::DeprecationWarning tools/demo.py
+
+# trial over the tests package with our deprecation warnings as errors; the
+# last line is "N passed, M failed" read from trial's own summary.
+test: $(STAMP)
+	$(BIN)/python tools/trial_summary.py tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf _trial_temp twisted/plugins/dropin.cache .ruff_cache .hypothesis

@@ -1,0 +1,118 @@
+"""Helpers shared by every test module: load a script, start it, talk to it.
+
+The tutorial's scripts have hyphenated names and live outside any package, so
+unit tests load them by path with `load_script`. End-to-end tests start the
+real scripts through `ScriptTestCase.start_server` / `run_script`, which wait
+for a line of output (never a sleep) and stop the child at clean-up.
+"""
+
+import importlib.util
+import sys
+
+from twisted.internet import defer, protocol
+from twisted.trial import unittest
+
+from tools import launch
+from tools.launch import ROOT, SERVING, TWISTD_STARTING, poem  # noqa: F401
+
+_loaded = {}
+
+
+def load_script(path):
+    """Import a repository script (e.g. "twisted-server-1/fastpoetry.py") as a module."""
+    if path not in _loaded:
+        name = "script_" + path.replace("/", "_").replace("-", "_").removesuffix(".py")
+        spec = importlib.util.spec_from_file_location(name, ROOT / path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        _loaded[path] = module
+    return _loaded[path]
+
+
+def read_poem(name):
+    """The bytes of poetry/<name>, exactly as a server should send them."""
+    return (ROOT / "poetry" / name).read_bytes()
+
+
+class _Collect(protocol.Protocol):
+    """Send some bytes on connect, collect everything until the peer closes."""
+
+    def __init__(self, send, half_close, abort):
+        self.send = send
+        self.half_close = half_close
+        self.abort = abort
+        self.received = b""
+        self.done = defer.Deferred()
+
+    def connectionMade(self):
+        if self.send:
+            self.transport.write(self.send)
+        if self.abort:
+            self.transport.abortConnection()
+        elif self.send is not None and self.half_close:
+            self.transport.loseWriteConnection()
+
+    def dataReceived(self, data):
+        self.received += data
+
+    def connectionLost(self, reason):
+        self.done.callback(self.received)
+
+
+def exchange(port, send=None, *, half_close=False, abort=False, host="127.0.0.1"):
+    """Connect, optionally send bytes, and fire with all bytes received until close.
+
+    With `abort`, the connection is reset (RST) right after connecting.
+    With `half_close`, our side shuts down writing after sending, the way
+    netcat does on end of input.
+    """
+    from twisted.internet import reactor
+
+    client = _Collect(send, half_close, abort)
+    connected = protocol.ClientCreator(reactor, lambda: client).connectTCP(host, port)
+    connected.addCallback(lambda _: client.done)
+    return connected
+
+
+def fetch(port, host="127.0.0.1"):
+    """Fire with the whole poem a poetry server sends on `port`."""
+    return exchange(port, host=host)
+
+
+def free_port():
+    """A TCP port that was free a moment ago (bound to port 0, then closed)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ScriptTestCase(unittest.TestCase):
+    """A TestCase that starts the real scripts and always stops them."""
+
+    # Servers and clients on loopback answer in well under a second.
+    timeout = 15
+
+    @defer.inlineCallbacks
+    def start_server(self, path, *args, **kwargs):
+        """Start a server script and fire with it once it prints its port."""
+        proc = yield launch.start_server(path, *args, **kwargs)
+        self.addCleanup(proc.stop)
+        return proc
+
+    @defer.inlineCallbacks
+    def start_twistd(self, *args, ready=TWISTD_STARTING, **kwargs):
+        """Start twistd with `args` and fire once it logs its listening port."""
+        proc = yield launch.spawn(launch.twistd_argv(*args), ready=ready, **kwargs)
+        self.addCleanup(proc.stop)
+        return proc
+
+    def run_script(self, path, *args, **kwargs):
+        """Run a script to completion and fire with its ScriptProcess."""
+        return launch.run_script(path, *args, **kwargs)
+
+    def run_twistd(self, *args, **kwargs):
+        """Run twistd to completion and fire with its ScriptProcess."""
+        return launch.spawn(launch.twistd_argv(*args), **kwargs)

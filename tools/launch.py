@@ -1,0 +1,222 @@
+"""Start the tutorial's scripts as child processes, the way a learner would.
+
+Shared by the tests, `make demo` and the benchmarks, so that none of them
+carries its own copy. Everything here returns Deferreds and runs on whatever
+reactor is running (trial's in the tests, task.react's in the tools).
+
+A server is ready when it prints the line that carries its real port:
+
+    Serving poetry/science.txt on IPv4Address(type='TCP', host='127.0.0.1', port=41235).
+
+or, under twistd, when Twisted logs "<Factory> starting on 41235".
+"""
+
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+from twisted.internet import defer, error, protocol
+
+ROOT = Path(__file__).resolve().parent.parent
+POETRY = ROOT / "poetry"
+
+# "... on IPv4Address(type='TCP', host='127.0.0.1', port=41235)."
+SERVING = re.compile(rb"port=(\d+)\)")
+# twistd's log line from twisted/internet/tcp.py: "PoetryFactory starting on 41235"
+TWISTD_STARTING = re.compile(rb"starting on (\d+)")
+# How long a stopped child gets between SIGTERM and SIGKILL.
+STOP_GRACE = 5.0
+
+
+def script(path):
+    """The absolute path of a script given relative to the repository root."""
+    return str(ROOT / path)
+
+
+def poem(name):
+    """The path of a poem in poetry/, as the tutorial names it on the command line."""
+    return f"poetry/{name}"
+
+
+def child_env(**extra):
+    """The environment for a child: unbuffered, deprecations are errors."""
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONWARNINGS"] = "error::DeprecationWarning"
+    env.update(extra)
+    return env
+
+
+class ScriptFailed(Exception):
+    """A child exited, or timed out, before doing what was expected of it."""
+
+
+class ScriptProcess(protocol.ProcessProtocol):
+    """A child process whose output is collected and watched for a line."""
+
+    def __init__(self, name, ready_pattern=None):
+        self.name = name
+        self.ready_pattern = ready_pattern
+        self.out = b""
+        self.err = b""
+        self.port = None
+        self.exit_code = None  # None while running, or if killed by a signal
+        self.signal = None
+        self.ended = False
+        self._ready = defer.Deferred()
+        self._end_waiters = []
+
+    # -- ProcessProtocol ---------------------------------------------------
+
+    def outReceived(self, data):
+        self.out += data
+        self._check_ready()
+
+    def errReceived(self, data):
+        self.err += data
+        self._check_ready()
+
+    def processEnded(self, reason):
+        self.ended = True
+        self.exit_code = getattr(reason.value, "exitCode", None)
+        self.signal = getattr(reason.value, "signal", None)
+        if self._ready is not None:
+            ready, self._ready = self._ready, None
+            ready.errback(
+                ScriptFailed(
+                    f"{self.name} exited with status {self.exit_code} before it"
+                    f" was ready; stderr:\n{self.err.decode(errors='replace')}"
+                )
+            )
+        waiters, self._end_waiters = self._end_waiters, []
+        for waiter in waiters:
+            waiter.callback(self)
+
+    # -- for callers -------------------------------------------------------
+
+    def _check_ready(self):
+        if self._ready is None or self.ready_pattern is None:
+            return
+        match = self.ready_pattern.search(self.out) or self.ready_pattern.search(
+            self.err
+        )
+        if match:
+            self.port = int(match[1])
+            ready, self._ready = self._ready, None
+            ready.callback(self)
+
+    def when_ended(self):
+        """A Deferred that fires with this object once the child has exited."""
+        if self.ended:
+            return defer.succeed(self)
+        waiter = defer.Deferred()
+        self._end_waiters.append(waiter)
+        return waiter
+
+    def send_signal(self, signame):
+        """Send a signal ("INT", "TERM", ...) if the child is still running."""
+        if not self.ended:
+            try:
+                self.transport.signalProcess(signame)
+            except error.ProcessExitedAlready:
+                pass
+
+    def stop(self, signame="TERM", grace=STOP_GRACE):
+        """Signal the child, SIGKILL it after `grace` seconds, wait for it to end."""
+        from twisted.internet import reactor
+
+        if self.ended:
+            return defer.succeed(self)
+        self.send_signal(signame)
+        killer = reactor.callLater(grace, self.send_signal, "KILL")
+
+        def cancel_killer(result):
+            if killer.active():
+                killer.cancel()
+            return result
+
+        return self.when_ended().addBoth(cancel_killer)
+
+    @property
+    def stdout(self):
+        return self.out.decode("utf-8")
+
+    @property
+    def stderr(self):
+        return self.err.decode("utf-8")
+
+
+def python_argv(path, *args):
+    """The command line that runs a repository script with this Python."""
+    return [sys.executable, "-u", script(path), *map(str, args)]
+
+
+def twistd_argv(*args):
+    """The command line for the twistd installed beside this Python."""
+    return [str(Path(sys.executable).with_name("twistd")), *map(str, args)]
+
+
+def spawn(argv, *, ready=None, timeout=10.0, env=None, cwd=None):
+    """Start the command `argv` (a list) in the repository root, or in `cwd`.
+
+    With `ready` (a compiled bytes pattern whose group 1 is a port), the
+    Deferred fires once a line of output matches, with the ScriptProcess (its
+    `.port` set). Without it, the Deferred fires when the child exits. Either
+    way the child is killed, and the Deferred fails with ScriptFailed, after
+    `timeout` seconds.
+    """
+    from twisted.internet import reactor
+
+    name = " ".join(argv[1:3]) if argv[0] == sys.executable else " ".join(argv[:2])
+    proc = ScriptProcess(name, ready)
+    reactor.spawnProcess(
+        proc,
+        argv[0],
+        argv,
+        env=env if env is not None else child_env(),
+        path=str(cwd or ROOT),
+    )
+
+    done = proc._ready if ready is not None else proc.when_ended()
+    what = "become ready" if ready is not None else "finish"
+
+    def timed_out(failure):
+        failure.trap(defer.TimeoutError)
+        proc.send_signal("KILL")
+        return proc.when_ended().addCallback(
+            lambda _: _raise(
+                ScriptFailed(
+                    f"{name} did not {what} within {timeout} s;"
+                    f" stdout:\n{proc.out.decode(errors='replace')}"
+                    f"\nstderr:\n{proc.err.decode(errors='replace')}"
+                )
+            )
+        )
+
+    done.addTimeout(timeout, reactor)
+    done.addErrback(timed_out)
+    return done
+
+
+def _raise(exc):
+    raise exc
+
+
+def start_server(path, *args, timeout=10.0, **kwargs):
+    """Start a tutorial server and wait for its "Serving ... on ..." line."""
+    return spawn(python_argv(path, *args), ready=SERVING, timeout=timeout, **kwargs)
+
+
+def run_script(path, *args, timeout=10.0, **kwargs):
+    """Run a script to completion; the Deferred fires with the ScriptProcess."""
+    return spawn(python_argv(path, *args), timeout=timeout, **kwargs)
+
+
+@defer.inlineCallbacks
+def stop_all(procs, signame="TERM"):
+    """Stop every child in `procs` and wait until they have all exited."""
+    yield defer.gatherResults(
+        [proc.stop(signame) for proc in procs], consumeErrors=True
+    )
