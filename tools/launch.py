@@ -45,6 +45,8 @@ def child_env(**extra):
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONWARNINGS"] = "error::DeprecationWarning"
+    # Poems are UTF-8 whatever the locale of the machine running the tests.
+    env["PYTHONIOENCODING"] = "utf-8"
     env.update(extra)
     return env
 
