@@ -69,16 +69,19 @@ class ScriptProcess(protocol.ProcessProtocol):
         self.ended = False
         self._ready = defer.Deferred()
         self._end_waiters = []
+        self._line_waiters = []
 
     # -- ProcessProtocol ---------------------------------------------------
 
     def outReceived(self, data):
         self.out += data
         self._check_ready()
+        self._check_lines()
 
     def errReceived(self, data):
         self.err += data
         self._check_ready()
+        self._check_lines()
 
     def processEnded(self, reason):
         self.ended = True
@@ -92,6 +95,7 @@ class ScriptProcess(protocol.ProcessProtocol):
                     f" was ready; stderr:\n{self.err.decode(errors='replace')}"
                 )
             )
+        self._check_lines()
         waiters, self._end_waiters = self._end_waiters, []
         for waiter in waiters:
             waiter.callback(self)
@@ -108,6 +112,34 @@ class ScriptProcess(protocol.ProcessProtocol):
             self.port = int(match[1])
             ready, self._ready = self._ready, None
             ready.callback(self)
+
+    def wait_for(self, pattern, timeout=10.0, count=1):
+        """Fire once `pattern` (bytes regex) has matched `count` times in the output."""
+        from twisted.internet import reactor
+
+        pattern = re.compile(pattern) if isinstance(pattern, bytes) else pattern
+        waiter = defer.Deferred()
+        self._line_waiters.append((pattern, count, waiter))
+        self._check_lines()
+        if not waiter.called:
+            waiter.addTimeout(timeout, reactor)
+        return waiter
+
+    def _check_lines(self):
+        for entry in list(self._line_waiters):
+            pattern, count, waiter = entry
+            seen = len(pattern.findall(self.out)) + len(pattern.findall(self.err))
+            if seen >= count:
+                self._line_waiters.remove(entry)
+                waiter.callback(self)
+            elif self.ended:
+                self._line_waiters.remove(entry)
+                waiter.errback(
+                    ScriptFailed(
+                        f"{self.name} exited having printed {pattern.pattern!r}"
+                        f" {seen} times, not {count}"
+                    )
+                )
 
     def when_ended(self):
         """A Deferred that fires with this object once the child has exited."""
