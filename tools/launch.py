@@ -67,7 +67,8 @@ class ScriptProcess(protocol.ProcessProtocol):
         self.exit_code = None  # None while running, or if killed by a signal
         self.signal = None
         self.ended = False
-        self._ready = defer.Deferred()
+        # Fires with self once ready_pattern is seen (only when there is one).
+        self._ready = defer.Deferred() if ready_pattern is not None else None
         self._end_waiters = []
         self._line_waiters = []
 
@@ -203,7 +204,7 @@ def spawn(argv, *, ready=None, timeout=10.0, env=None, cwd=None):
     """
     from twisted.internet import reactor
 
-    name = " ".join(argv[1:3]) if argv[0] == sys.executable else " ".join(argv[:2])
+    name = " ".join(Path(arg).name for arg in argv[:3] if arg != "-u")
     proc = ScriptProcess(name, ready)
     reactor.spawnProcess(
         proc,
