@@ -13,7 +13,6 @@ or, under twistd, when Twisted logs "<Factory> starting on 41235".
 
 import os
 import re
-import signal
 import sys
 from pathlib import Path
 
