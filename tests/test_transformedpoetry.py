@@ -1,0 +1,338 @@
+"""Part 12: the poetry transformation server, twisted-server-1/transformedpoetry.py."""
+
+from twisted.internet import defer, task
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import StringTransport
+from twisted.python import log
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.helpers import ScriptTestCase, exchange, free_port, load_script, read_poem
+from tools import launch
+
+SCRIPT = "twisted-server-1/transformedpoetry.py"
+MAX_LENGTH = 99999  # NetstringReceiver.MAX_LENGTH
+
+# Requests that must each close their connection with no reply and one line
+# in the log, while the server goes on serving everyone else.
+BAD_REQUESTS = {
+    "malformed netstring": b"12:cummingsify.HI;",
+    "length above MAX_LENGTH": b"%d:cummingsify." % (MAX_LENGTH + 1,),
+    "no dot": b"11:cummingsify,",
+    "unknown transform": b"13:shakespeare.HI,",
+    "__init__": b"11:__init__.HI,",
+    "transform": b"12:transform.HI,",
+    "_xform": b"9:_xform.HI,",
+    "xform_cummingsify": b"20:xform_cummingsify.HI,",
+    "not UTF-8": b"16:cummingsify.\xff\xfe\xfd\xfc,",
+    "cut off half-way": b"30:cummingsify.HALF A POE",
+    "random garbage": b"\x00\x9f GET / HTTP/1.1\r\n\r\n",
+}
+
+GOOD_REQUEST = b"27:cummingsify.HERE IS MY POEM,"
+GOOD_ANSWER = b"15:here is my poem,"
+
+
+def netstring(data):
+    return b"%d:%s," % (len(data), data)
+
+
+class CaptureLog:
+    """Collect the messages logged while a test runs."""
+
+    def __init__(self, testcase):
+        self.messages = []
+        log.addObserver(self.observe)
+        testcase.addCleanup(log.removeObserver, self.observe)
+
+    def observe(self, event):
+        if not event.get("isError"):
+            self.messages.append(" ".join(str(part) for part in event["message"]))
+
+
+class TransformServiceTests(SynchronousTestCase):
+    def setUp(self):
+        self.service = load_script(SCRIPT).TransformService()
+
+    def test_cummingsifyLowersCase(self):
+        """cummingsify lower-cases the poem."""
+        self.assertEqual(self.service.cummingsify("HERE Is My Poem"), "here is my poem")
+
+    def test_cummingsifyLowersNonAscii(self):
+        """cummingsify works on text, so capitals beyond ASCII are lowered too."""
+        self.assertEqual(
+            self.service.cummingsify("ÀLLA SERA, QUÏETE"), "àlla sera, quïete"
+        )
+
+
+class TransformFactoryTests(SynchronousTestCase):
+    def setUp(self):
+        self.module = load_script(SCRIPT)
+        self.factory = self.module.TransformFactory(self.module.TransformService())
+        self.log = CaptureLog(self)
+
+    def test_knownTransform(self):
+        """A transform with an xform_ method is applied to the poem."""
+        self.assertEqual(self.factory.transform("cummingsify", "A POEM"), "a poem")
+
+    def test_unknownTransform(self):
+        """An unknown transform name gives None and one line in the log."""
+        self.assertIsNone(self.factory.transform("shakespeare", "A POEM"))
+        self.assertEqual(self.log.messages, ["no such transform: 'shakespeare'"])
+
+    def test_otherAttributesUnreachable(self):
+        """Names of other attributes cannot be called through transform."""
+        for name in ["__init__", "transform", "_xform", "xform_cummingsify", "service"]:
+            self.assertIsNone(self.factory.transform(name, "A POEM"), name)
+
+    def test_failingTransform(self):
+        """A transform that raises gives None, and the error is logged."""
+
+        class BrokenService:
+            def cummingsify(self, poem):
+                raise ValueError("the muse is out")
+
+        factory = self.module.TransformFactory(BrokenService())
+
+        self.assertIsNone(factory.transform("cummingsify", "A POEM"))
+        self.assertEqual(len(self.flushLoggedErrors(ValueError)), 1)
+
+
+class TransformProtocolTests(SynchronousTestCase):
+    """The protocol on a StringTransport, with a Clock for the time-out."""
+
+    def setUp(self):
+        self.module = load_script(SCRIPT)
+        self.factory = self.module.TransformFactory(self.module.TransformService())
+        self.clock = task.Clock()
+        self.log = CaptureLog(self)
+
+    def connect(self):
+        proto = self.factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 12345))
+        proto.callLater = self.clock.callLater
+        transport = StringTransport()
+        proto.makeConnection(transport)
+        return proto, transport
+
+    def close(self, proto):
+        from twisted.internet.error import ConnectionDone
+        from twisted.python.failure import Failure
+
+        proto.connectionLost(Failure(ConnectionDone()))
+
+    def test_transformsAndCloses(self):
+        """A valid request gets the transformed poem as a netstring, then the close."""
+        proto, transport = self.connect()
+
+        proto.dataReceived(GOOD_REQUEST)
+
+        self.assertEqual(transport.value(), GOOD_ANSWER)
+        self.assertTrue(transport.disconnecting)
+
+    def test_requestInPieces(self):
+        """A request that arrives a byte at a time is answered once it is whole."""
+        proto, transport = self.connect()
+
+        for i in range(len(GOOD_REQUEST)):
+            self.assertEqual(transport.value(), b"")
+            proto.dataReceived(GOOD_REQUEST[i : i + 1])
+
+        self.assertEqual(transport.value(), GOOD_ANSWER)
+
+    def test_utf8RoundTrip(self):
+        """A UTF-8 poem comes back lower-cased and still UTF-8."""
+        proto, transport = self.connect()
+        poem = read_poem("alla-sera.txt")
+
+        proto.dataReceived(netstring(b"cummingsify." + poem))
+
+        self.assertEqual(
+            transport.value(), netstring(poem.decode("utf-8").lower().encode("utf-8"))
+        )
+
+    def test_oneRequestPerConnection(self):
+        """A second request on the same connection is not answered."""
+        proto, transport = self.connect()
+
+        proto.dataReceived(GOOD_REQUEST + GOOD_REQUEST)
+
+        self.assertEqual(transport.value(), GOOD_ANSWER)
+
+    def test_badRequests(self):
+        """Each bad request closes its connection with no reply and one log line."""
+        for name, request in BAD_REQUESTS.items():
+            del self.log.messages[:]
+            proto, transport = self.connect()
+
+            proto.dataReceived(request)
+            if not transport.disconnecting:  # the request stops half-way
+                transport.loseConnection()
+            self.close(proto)
+
+            self.assertEqual(transport.value(), b"", name)
+            self.assertEqual(len(self.log.messages), 1, (name, self.log.messages))
+
+    def test_resetAtOnce(self):
+        """A client that goes away without a word is logged once."""
+        proto, transport = self.connect()
+
+        self.close(proto)
+
+        self.assertEqual(
+            self.log.messages, ["connection closed before a whole request arrived"]
+        )
+
+    def test_idleClientTimesOut(self):
+        """A client that never finishes its request is dropped after the time-out."""
+        proto, transport = self.connect()
+        proto.dataReceived(b"27:cummingsify.HERE")
+
+        self.clock.advance(self.factory.timeout - 1)
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(1)
+
+        self.assertTrue(transport.disconnected)  # aborted, not closed politely
+        self.close(proto)
+        self.assertEqual(len(self.log.messages), 1, self.log.messages)
+        self.assertIn("no request and answer within 60 s", self.log.messages[0])
+
+    def test_timeoutCancelledOnClose(self):
+        """A finished connection leaves no time-out behind."""
+        proto, transport = self.connect()
+
+        proto.dataReceived(GOOD_REQUEST)
+        self.close(proto)
+
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class TransformScriptTests(ScriptTestCase):
+    """The real server, bad clients included."""
+
+    @defer.inlineCallbacks
+    def setUp(self):
+        self.server = yield self.start_server(SCRIPT, "--port", "0")
+
+    def logged(self, count):
+        """Wait until the server has logged `count` refused requests."""
+        return self.server.wait_for(
+            rb"bad request|no such transform|connection closed before", count=count
+        )
+
+    def test_servingLine(self):
+        """The server says where it listens, on stdout, and nothing else there."""
+        self.assertRegex(
+            self.server.stdout,
+            r"^Serving transforms on IPv4Address\(type='TCP', host='127.0.0.1',"
+            rf" port={self.server.port}\)\.\n$",
+        )
+
+    @defer.inlineCallbacks
+    def test_transform(self):
+        """The tutorial's request gets the tutorial's answer."""
+        answer = yield exchange(self.server.port, GOOD_REQUEST)
+
+        self.assertEqual(answer, GOOD_ANSWER)
+
+    @defer.inlineCallbacks
+    def test_utf8Poem(self):
+        """A whole UTF-8 poem goes there and back intact, lower-cased."""
+        poem = read_poem("alla-sera.txt")
+
+        answer = yield exchange(self.server.port, netstring(b"cummingsify." + poem))
+
+        self.assertEqual(
+            answer, netstring(poem.decode("utf-8").lower().encode("utf-8"))
+        )
+
+    @defer.inlineCallbacks
+    def test_badRequestsThenGood(self):
+        """Every bad request is closed unanswered and logged once; service goes on."""
+        for count, (name, request) in enumerate(BAD_REQUESTS.items(), start=1):
+            answer = yield exchange(self.server.port, request, half_close=True)
+            self.assertEqual(answer, b"", name)
+            yield self.logged(count)
+
+            answer = yield exchange(self.server.port, GOOD_REQUEST)
+            self.assertEqual(answer, GOOD_ANSWER, name)
+
+        self.assertEqual(self.logged_lines(), len(BAD_REQUESTS))
+
+    @defer.inlineCallbacks
+    def test_resetAtOnce(self):
+        """A client that resets its connection at once does not disturb the server."""
+        yield exchange(self.server.port, abort=True)
+        yield self.logged(1)
+
+        answer = yield exchange(self.server.port, GOOD_REQUEST)
+
+        self.assertEqual(answer, GOOD_ANSWER)
+
+    @defer.inlineCallbacks
+    def test_concurrentClients(self):
+        """Many clients at once, good and bad mixed, each get the right answer."""
+        requests = [GOOD_REQUEST, BAD_REQUESTS["no dot"]] * 25
+
+        answers = yield defer.gatherResults(
+            [exchange(self.server.port, r) for r in requests]
+        )
+
+        self.assertEqual(answers, [GOOD_ANSWER, b""] * 25)
+
+    def logged_lines(self):
+        return sum(
+            1
+            for line in self.server.stderr.splitlines()
+            if "bad request" in line
+            or "no such transform" in line
+            or "closed before" in line
+        )
+
+
+class TransformTestScriptTests(ScriptTestCase):
+    """twisted-server-1/transform-test, on a machine with no netcat."""
+
+    @defer.inlineCallbacks
+    def test_printsTheAnswer(self):
+        """transform-test prints the netstring the tutorial shows."""
+        server = yield self.start_server(SCRIPT)
+        no_netcat = self.path_with_python_only()
+
+        result = yield launch.spawn(
+            [launch.script("twisted-server-1/transform-test"), str(server.port)],
+            env=launch.child_env(PATH=no_netcat),
+        )
+
+        self.assertEqual(
+            (result.exit_code, result.stdout), (0, "15:here is my poem,\n")
+        )
+
+    @defer.inlineCallbacks
+    def test_serverDown(self):
+        """With nothing listening, transform-test says so and fails."""
+        no_netcat = self.path_with_python_only()
+
+        result = yield launch.spawn(
+            [launch.script("twisted-server-1/transform-test"), str(free_port())],
+            env=launch.child_env(PATH=no_netcat),
+        )
+
+        self.assertEqual(result.exit_code, 1)
+        self.assertIn("cannot talk to localhost", result.stderr)
+
+    @defer.inlineCallbacks
+    def test_usage(self):
+        """Without a port, transform-test prints its usage and exits 2."""
+        result = yield launch.spawn([launch.script("twisted-server-1/transform-test")])
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("usage:", result.stderr)
+
+    def path_with_python_only(self):
+        """A PATH holding python3 and nothing else, so netcat cannot be found."""
+        import os
+        import sys
+
+        bin_dir = os.path.abspath(self.mktemp())
+        os.makedirs(bin_dir)
+        os.symlink(sys.executable, os.path.join(bin_dir, "python3"))
+        return bin_dir
