@@ -1,0 +1,122 @@
+"""The tooling: `make test`'s closing line and `make demo`."""
+
+import os
+import textwrap
+
+from twisted.internet import defer
+
+from tests.helpers import ScriptTestCase
+from tools import launch
+
+# A small suite with one test of each outcome trial knows about.
+FIXTURE = textwrap.dedent(
+    """
+    from twisted.trial import unittest
+
+    class FixtureTests(unittest.TestCase):
+        def test_passes(self):
+            pass
+
+        def test_passesToo(self):
+            pass
+
+        def test_fails(self):
+            self.fail("on purpose")
+
+        def test_errors(self):
+            raise RuntimeError("on purpose")
+
+        def test_skips(self):
+            raise unittest.SkipTest("on purpose")
+    """
+)
+
+
+class TrialSummaryTests(ScriptTestCase):
+    """tools/trial_summary.py turns trial's result into "N passed, M failed"."""
+
+    def fixture(self, source):
+        """A directory holding the package `fixture` with the given test module."""
+        root = os.path.abspath(self.mktemp())
+        os.makedirs(os.path.join(root, "fixture"))
+        with open(os.path.join(root, "fixture", "__init__.py"), "w") as f:
+            f.write("")
+        with open(os.path.join(root, "fixture", "test_it.py"), "w") as f:
+            f.write(source)
+        return root
+
+    def summarise(self, root):
+        argv = launch.python_argv("tools/trial_summary.py", "fixture")
+        return launch.spawn(argv, cwd=root, timeout=30)
+
+    @defer.inlineCallbacks
+    def test_countsEveryOutcome(self):
+        """Failures and errors count as failed, skips are shown, the exit is 1."""
+        result = yield self.summarise(self.fixture(FIXTURE))
+
+        self.assertEqual(
+            result.stdout.splitlines()[-1], "2 passed, 2 failed, 1 skipped"
+        )
+        self.assertEqual(result.exit_code, 1)
+
+    @defer.inlineCallbacks
+    def test_allPass(self):
+        """A green run ends with "N passed, 0 failed" and exits 0."""
+        source = FIXTURE.split("    def test_fails")[0]
+
+        result = yield self.summarise(self.fixture(source))
+
+        self.assertEqual(result.stdout.splitlines()[-1], "2 passed, 0 failed")
+        self.assertEqual(result.exit_code, 0)
+
+    @defer.inlineCallbacks
+    def test_importErrorFails(self):
+        """A module that cannot be imported is a failure, not a silent pass."""
+        result = yield self.summarise(self.fixture("import no_such_module\n"))
+
+        self.assertEqual(result.stdout.splitlines()[-1], "0 passed, 1 failed")
+        self.assertEqual(result.exit_code, 1)
+
+    @defer.inlineCallbacks
+    def test_deprecationIsAnError(self):
+        """A deprecated Twisted API used by the code under test fails the run."""
+        source = textwrap.dedent(
+            """
+            from twisted.internet import defer
+            from twisted.trial import unittest
+
+            class FixtureTests(unittest.TestCase):
+                def test_old(self):
+                    @defer.inlineCallbacks
+                    def old():
+                        yield None
+                        defer.returnValue(1)
+                    return old()
+            """
+        )
+
+        result = yield self.summarise(self.fixture(source))
+
+        # trial reports the warning as an error after the test itself has
+        # passed, so the one test shows in both counts.
+        self.assertEqual(result.stdout.splitlines()[-1], "1 passed, 1 failed")
+        self.assertIn("returnValue was deprecated", result.stdout)
+        self.assertEqual(result.exit_code, 1)
+
+
+class DemoTests(ScriptTestCase):
+    """`make demo` runs the whole network and stops it again."""
+
+    # Four servers and two client runs: a few seconds on a slow machine.
+    timeout = 60
+
+    @defer.inlineCallbacks
+    def test_demo(self):
+        """The demo prints transformed poems, a proxy miss then a hit, and exits 0."""
+        result = yield self.run_script("tools/demo.py", timeout=50)
+
+        self.assertEqual(result.exit_code, 0, result.stdout + result.stderr)
+        self.assertIn("the fascination of what's difficult", result.stdout)
+        self.assertIn("science! true daughter of old time thou art!", result.stdout)
+        self.assertIn("1 time(s) and answered from its cache 1 time(s)", result.stdout)
+        self.assertTrue(result.stdout.rstrip().endswith("Done."))
