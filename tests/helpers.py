@@ -10,6 +10,7 @@ import importlib.util
 import sys
 
 from twisted.internet import defer, protocol
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.trial import unittest
 
 from tools import launch
@@ -116,3 +117,59 @@ class ScriptTestCase(unittest.TestCase):
     def run_twistd(self, *args, **kwargs):
         """Run twistd to completion and fire with its ScriptProcess."""
         return launch.spawn(launch.twistd_argv(*args), **kwargs)
+
+
+class _CountedConnection(ProtocolWrapper):
+    def connectionLost(self, reason):
+        # After the wrapped protocol's own connectionLost, so whatever it
+        # cancels there is already cancelled when the count drops.
+        super().connectionLost(reason)
+        self.factory.connectionClosed()
+
+
+class ConnectionCounter(WrappingFactory):
+    """Wrap a server factory and count its connections as they open and close.
+
+    `made` counts every connection accepted, `open` those not closed yet, and
+    `transports` keeps each server-side transport (to check the reactor has
+    dropped them). `whenMade(n)` and `whenAllClosed()` fire once that is so.
+    """
+
+    protocol = _CountedConnection
+
+    def __init__(self, wrappedFactory):
+        super().__init__(wrappedFactory)
+        self.made = 0
+        self.transports = []
+        self._waiters = []
+
+    @property
+    def open(self):
+        return len(self.protocols)
+
+    def registerProtocol(self, p):
+        super().registerProtocol(p)
+        self.made += 1
+        self.transports.append(p.transport)
+        self._check()
+
+    def connectionClosed(self):
+        self._check()
+
+    def whenMade(self, n):
+        return self._wait(lambda: self.made >= n)
+
+    def whenAllClosed(self):
+        return self._wait(lambda: self.made and not self.protocols)
+
+    def _wait(self, condition):
+        waiter = defer.Deferred()
+        self._waiters.append((condition, waiter))
+        self._check()
+        return waiter
+
+    def _check(self):
+        for entry in list(self._waiters):
+            if entry[0]():
+                self._waiters.remove(entry)
+                entry[1].callback(self)

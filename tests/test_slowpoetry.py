@@ -1,0 +1,216 @@
+"""Part 11, exercise 3: the slow poetry server, twisted-server-1/slowpoetry.py."""
+
+from twisted.internet import defer, task
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionLost
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.helpers import ScriptTestCase, fetch, load_script, poem, read_poem
+
+SCRIPT = "twisted-server-1/slowpoetry.py"
+POEM = b"Twenty bytes a poem."
+
+
+class SlowPoetryProtocolTests(SynchronousTestCase):
+    """The protocol on a StringTransport, with a Clock for time: no sockets, no waiting."""
+
+    def setUp(self):
+        self.slowpoetry = load_script(SCRIPT)
+        self.clock = task.Clock()
+        self.factory = self.slowpoetry.PoetryFactory(POEM, num_bytes=8, delay=1.0)
+
+    def connect(self):
+        proto = self.factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 12345))
+        proto.callLater = self.clock.callLater
+        transport = StringTransport()
+        proto.makeConnection(transport)
+        return proto, transport
+
+    def test_firstPieceAtOnce(self):
+        """A new connection gets the first --num-bytes of the poem straight away."""
+        _, transport = self.connect()
+
+        self.assertEqual(transport.value(), b"Twenty b")
+
+    def test_nothingMoreBeforeTheDelay(self):
+        """The next piece waits for the whole delay."""
+        _, transport = self.connect()
+
+        self.clock.advance(0.99)
+
+        self.assertEqual(transport.value(), b"Twenty b")
+
+    def test_onePiecePerDelay(self):
+        """Each delay adds one more piece, until the whole poem is sent."""
+        _, transport = self.connect()
+
+        self.clock.advance(1.0)
+        second = transport.value()
+        self.clock.advance(1.0)
+
+        self.assertEqual(second, b"Twenty bytes a p")
+        self.assertEqual(transport.value(), POEM)
+
+    def test_closesOneDelayAfterTheLastPiece(self):
+        """The connection closes one delay after the last piece, as the blocking server does."""
+        _, transport = self.connect()
+
+        self.clock.advance(1.0)
+        self.clock.advance(1.0)
+        open_after_last_piece = not transport.disconnecting
+        self.clock.advance(1.0)
+
+        self.assertTrue(open_after_last_piece)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_wholePoemInOnePiece(self):
+        """With --num-bytes larger than the poem, the poem goes out in one write."""
+        self.factory.num_bytes = 1000
+        _, transport = self.connect()
+
+        self.assertEqual(transport.value(), POEM)
+
+    def test_clientGoneStopsWriting(self):
+        """A client that hangs up mid-poem leaves no delayed call and gets no more writes."""
+        proto, transport = self.connect()
+
+        proto.connectionLost(Failure(ConnectionLost()))
+        self.clock.advance(10.0)
+
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(transport.value(), b"Twenty b")
+
+    def test_othersStillServed(self):
+        """When one client hangs up mid-poem, the others still get the whole poem."""
+        gone, _ = self.connect()
+        _, transport = self.connect()
+
+        gone.connectionLost(Failure(ConnectionLost()))
+        self.clock.advance(1.0)
+        self.clock.advance(1.0)
+        self.clock.advance(1.0)
+
+        self.assertEqual(transport.value(), POEM)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_defaultsOfTheBlockingServer(self):
+        """The factory's defaults are the blocking slow server's: 10 bytes every 0.7 s."""
+        factory = self.slowpoetry.PoetryFactory(POEM)
+
+        self.assertEqual((factory.num_bytes, factory.delay), (10, 0.7))
+
+
+class SlowPoetryScriptTests(ScriptTestCase):
+    """The real script, started as a learner would start it."""
+
+    def test_servingLine(self):
+        """The server prints the poem and the address it really listens on."""
+        d = self.start_server(SCRIPT, "--port", "0", poem("ecstasy.txt"))
+
+        def started(server):
+            self.assertRegex(
+                server.stdout,
+                r"^Serving poetry/ecstasy.txt on IPv4Address\(type='TCP',"
+                rf" host='127.0.0.1', port={server.port}\)\.\n$",
+            )
+
+        return d.addCallback(started)
+
+    @defer.inlineCallbacks
+    def test_servesExactBytes(self):
+        """A client receives the poem file's exact bytes, piece by piece, then the close."""
+        server = yield self.start_server(
+            SCRIPT, "--num-bytes", "500", "--delay", "0.01", poem("alla-sera.txt")
+        )
+
+        received = yield fetch(server.port)
+
+        self.assertEqual(received, read_poem("alla-sera.txt"))
+        yield server.wait_for(rb"done sending \d+ bytes")
+        pieces = -(-len(received) // 500)  # rounded up
+        self.assertEqual(server.stderr.count("sending 500 bytes"), pieces - 1)
+
+    @defer.inlineCallbacks
+    def test_clientThatLeavesIsLogged(self):
+        """A client that hangs up mid-poem is logged, and the next client is served."""
+        server = yield self.start_server(
+            SCRIPT, "--num-bytes", "10", "--delay", "60", poem("science.txt")
+        )
+
+        first = yield self.exchangeAndAbort(server.port)
+        yield server.wait_for(rb"went away after 10 of \d+ bytes; stopped sending")
+        second = yield self.exchangeAndAbort(server.port)
+
+        self.assertEqual(first, read_poem("science.txt")[:10])
+        self.assertEqual(second, first)
+
+    def exchangeAndAbort(self, port):
+        """Connect, wait for the first piece, then reset the connection."""
+        from twisted.internet import protocol, reactor
+
+        got_data = defer.Deferred()
+
+        class AbortOnData(protocol.Protocol):
+            def dataReceived(self, data):
+                self.transport.abortConnection()
+                got_data.callback(data)
+
+        connecting = protocol.ClientCreator(reactor, AbortOnData).connectTCP(
+            "127.0.0.1", port
+        )
+        return connecting.addCallback(lambda _: got_data)
+
+    @defer.inlineCallbacks
+    def test_missingPoemFile(self):
+        """A poem file that does not exist gives one line naming it and status 1."""
+        result = yield self.run_script(SCRIPT, "poetry/no-such-poem.txt")
+
+        self.assertEqual(result.exit_code, 1)
+        self.assertEqual(
+            result.stderr,
+            "slowpoetry.py: cannot read poetry/no-such-poem.txt:"
+            " No such file or directory\n",
+        )
+        self.assertEqual(result.stdout, "")
+
+    @defer.inlineCallbacks
+    def test_badNumBytes(self):
+        """--num-bytes below 1 is a usage error: status 2 and a clear message."""
+        result = yield self.run_script(SCRIPT, "--num-bytes", "0", poem("science.txt"))
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("usage: slowpoetry.py", result.stderr)
+        self.assertIn("--num-bytes must be at least 1, not 0", result.stderr)
+
+    @defer.inlineCallbacks
+    def test_badDelay(self):
+        """A delay that is not a number is a usage error."""
+        result = yield self.run_script(SCRIPT, "--delay", "soon", poem("science.txt"))
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("invalid float value: 'soon'", result.stderr)
+
+    @defer.inlineCallbacks
+    def test_negativeDelay(self):
+        """A negative delay is refused before anything is started."""
+        result = yield self.run_script(SCRIPT, "--delay=-1", poem("science.txt"))
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("--delay must not be negative, not -1.0", result.stderr)
+
+    @defer.inlineCallbacks
+    def test_helpShowsTheCommand(self):
+        """--help prints the docstring, with the command to run and both options."""
+        result = yield self.run_script(SCRIPT, "--help")
+
+        self.assertEqual(result.exit_code, 0)
+        self.assertIn(
+            "python twisted-server-1/slowpoetry.py --port 10001 poetry/ecstasy.txt",
+            result.stdout,
+        )
+        self.assertIn("--num-bytes NUM_BYTES", result.stdout)
+        self.assertIn("--delay DELAY", result.stdout)
