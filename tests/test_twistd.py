@@ -1,0 +1,645 @@
+"""Part 16: the tac file (twisted-server-3/fastpoetry.py) and the fastpoetry plugin.
+
+The unit tests build the services in this process and start nothing. The
+end-to-end tests run the real twistd as a learner would, from the repository
+root with no PYTHONPATH, but with --pidfile (and, for daemons, --logfile) in
+a temporary directory, so nothing lands in the checkout. twistd's plugin scan
+writes twisted/plugins/dropin.cache; every test here starts without one and
+leaves the file as it found it.
+"""
+
+import grp
+import os
+import pwd
+import re
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+from twisted.application import internet, service
+from twisted.internet import defer, task
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import StringTransport
+from twisted.plugin import IPlugin
+from twisted.python import usage
+from twisted.trial import unittest
+from zope.interface.verify import verifyObject
+
+from tests.helpers import ROOT, ScriptTestCase, fetch, load_script, poem, read_poem
+from tools import launch
+
+TAC = "twisted-server-3/fastpoetry.py"
+PLUGIN = "twisted/plugins/fastpoetry_plugin.py"
+DROPIN_CACHE = ROOT / "twisted" / "plugins" / "dropin.cache"
+ECSTASY = read_poem("ecstasy.txt")
+
+# The lines twistd logs as it stops, in this order, from the signal handler
+# to app.py's last message.
+SHUTDOWN = [
+    r"\(TCP Port \d+ Closed\)",
+    r"Stopping factory <\S*PoetryFactory object",
+    r"Main loop terminated\.",
+    r"Server Shut Down\.",
+]
+
+
+def twistd_env():
+    """The child environment, minus any PYTHONPATH: the install alone must do."""
+    env = launch.child_env()
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+@defer.inlineCallbacks
+def poll(condition, what, timeout=10.0, interval=0.05):
+    """Fire once `condition()` is true; fail after `timeout` seconds.
+
+    A daemon is not our child, so there is no Deferred for its progress:
+    this checks its files every `interval` seconds instead.
+    """
+    from twisted.internet import reactor
+
+    deadline = reactor.seconds() + timeout
+    while not condition():
+        if reactor.seconds() > deadline:
+            raise AssertionError(f"gave up after {timeout} s waiting for {what}")
+        yield task.deferLater(reactor, interval, lambda: None)
+
+
+def process_gone(pid):
+    """True once `pid` has exited (a zombie waiting for init counts as gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return re.search(r"^State:\s+Z", status, re.MULTILINE) is not None
+
+
+def proc_ids(pid, field):
+    """The real, effective, saved and file-system ids ("Uid" or "Gid") of `pid`."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return [int(n) for n in re.search(rf"^{field}:\s+(.*)$", status, re.M)[1].split()]
+
+
+class TwistdTestCase(ScriptTestCase):
+    """Runs twistd in the checkout, with a clean plugin cache and temporary files."""
+
+    # twistd starts in about a second; a daemon's stop is polled for.
+    timeout = 20
+
+    def setUp(self):
+        # Start every test without dropin.cache (the first-run case, which is
+        # when twistd imports the plugin), and put back whatever was there.
+        if DROPIN_CACHE.exists():
+            saved = Path(self.mktemp()).resolve()
+            shutil.move(DROPIN_CACHE, saved)
+            self.addCleanup(shutil.move, saved, DROPIN_CACHE)
+        self.addCleanup(DROPIN_CACHE.unlink, missing_ok=True)
+
+        self.dir = Path(self.mktemp()).resolve()
+        self.dir.mkdir()
+        self.pidfile = self.dir / "twistd.pid"
+        self.logfile = self.dir / "twistd.log"
+
+    def start_twistd(self, *args, **kwargs):
+        """Start twistd in the foreground; fire once it logs its port."""
+        return super().start_twistd(
+            "--nodaemon", "--pidfile", self.pidfile, *args, env=twistd_env(), **kwargs
+        )
+
+    def run_twistd(self, *args, **kwargs):
+        """Run twistd to completion (for a daemon: until the parent exits)."""
+        return super().run_twistd(*args, env=twistd_env(), **kwargs)
+
+    def start_plugin(self, *args):
+        return self.start_twistd(
+            "fastpoetry", "--port", "0", "--poem", poem("ecstasy.txt"), *args
+        )
+
+    @defer.inlineCallbacks
+    def serving(self, server):
+        """Fetch a poem from a foreground twistd, and wait for its log line.
+
+        twistd logs "starting on" before its reactor runs and installs the
+        signal handlers; a poem served proves they are in place, so a signal
+        sent after this gets the clean shutdown.
+        """
+        received = yield fetch(server.port)
+        yield server.wait_for(rb"sending \d+ bytes of poetry to")
+        return received
+
+    def assertShutdown(self, output, signame):
+        """`output` ends with twistd's clean shutdown after `signame`."""
+        lines = [rf"Received {signame}, shutting down\.", *SHUTDOWN]
+        self.assertRegex(output, "(?s)" + ".*".join(lines))
+
+    @defer.inlineCallbacks
+    def run_daemon(self, *args):
+        """Start a daemon and fire with its pid once it is serving.
+
+        twistd's parent process only exits after the daemon has written its
+        pid file, bound its port and started its services, so no polling is
+        needed until after this.
+        """
+        parent = yield self.run_twistd(
+            "--pidfile", self.pidfile, "--logfile", self.logfile, *args
+        )
+        self.assertEqual(parent.exit_code, 0, parent.stdout + parent.stderr)
+        pid = int(self.pidfile.read_text())
+        self.addCleanup(self.kill_daemon, pid)
+        # The command returned quietly, its log going to the file, and the
+        # server it forked is still running.
+        self.assertEqual(parent.out, b"")
+        self.assertFalse(process_gone(pid))
+        return pid
+
+    def kill_daemon(self, pid):
+        """Make sure a daemon started by a failed test does not outlive it."""
+        try:
+            running = not process_gone(pid)
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except FileNotFoundError:
+            return
+        if running and b"twistd" in command:
+            os.kill(pid, signal.SIGKILL)
+
+    def daemon_port(self):
+        return int(launch.TWISTD_STARTING.search(self.logfile.read_bytes())[1])
+
+    def log_text(self):
+        return self.logfile.read_text(encoding="utf-8")
+
+    @defer.inlineCallbacks
+    def stop_daemon(self, pid):
+        """SIGTERM the daemon, as `kill $(cat twistd.pid)` does; wait until it is gone."""
+        os.kill(pid, signal.SIGTERM)
+        yield poll(lambda: not self.pidfile.exists(), "the pid file to go")
+        yield poll(lambda: "Server Shut Down." in self.log_text(), "Server Shut Down.")
+        yield poll(lambda: process_gone(pid), f"process {pid} to exit")
+
+
+# -- the tac file -------------------------------------------------------------
+
+
+class TacServiceTests(unittest.SynchronousTestCase):
+    """The tac file's classes and service tree, built in this process."""
+
+    def setUp(self):
+        self.tac = load_script(TAC)
+        self.poem_path = self.mktemp()
+        Path(self.poem_path).write_bytes(read_poem("alla-sera.txt"))
+
+    def test_applicationTree(self):
+        """loadApplication finds a MultiService holding a PoetryService and a TCPServer."""
+        application = service.loadApplication(str(ROOT / TAC), "python")
+
+        (top_service,) = list(service.IServiceCollection(application))
+        poetry_service, tcp_service = list(top_service)
+
+        self.assertIsInstance(top_service, service.MultiService)
+        self.assertEqual(type(poetry_service).__name__, "PoetryService")
+        self.assertEqual(poetry_service.poetry_file, "poetry/ecstasy.txt")
+        self.assertIsInstance(tcp_service, internet.TCPServer)
+        port, factory = tcp_service.args
+        self.assertEqual(port, 10000)
+        self.assertEqual(
+            tcp_service.kwargs, {"interface": "localhost", "backlog": 1024}
+        )
+        self.assertIs(factory.service, poetry_service)
+
+    def test_loadingStartsNothing(self):
+        """Loading the tac only builds the application: no service is running."""
+        application = service.loadApplication(str(ROOT / TAC), "python")
+
+        (top_service,) = list(service.IServiceCollection(application))
+
+        self.assertFalse(top_service.running)
+        self.assertFalse(any(child.running for child in top_service))
+
+    def test_serviceLoadsPoemOnStart(self):
+        """startService reads the poem file's bytes, not before."""
+        poetry_service = self.tac.PoetryService(self.poem_path)
+        self.assertFalse(hasattr(poetry_service, "poem"))
+
+        poetry_service.startService()
+        self.addCleanup(poetry_service.stopService)
+
+        self.assertTrue(poetry_service.running)
+        self.assertEqual(poetry_service.poem, read_poem("alla-sera.txt"))
+
+    def test_missingPoemFailsStart(self):
+        """A poem file that cannot be read makes startService raise."""
+        poetry_service = self.tac.PoetryService(self.mktemp())
+
+        self.assertRaises(FileNotFoundError, poetry_service.startService)
+
+    def test_protocolSendsPoemFromService(self):
+        """A connection gets the service's poem, UTF-8 bytes intact, then closes."""
+        poetry_service = self.tac.PoetryService(self.poem_path)
+        poetry_service.startService()
+        self.addCleanup(poetry_service.stopService)
+        factory = self.tac.PoetryFactory(poetry_service)
+        transport = StringTransport()
+
+        factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 4321)).makeConnection(
+            transport
+        )
+
+        self.assertEqual(transport.value(), read_poem("alla-sera.txt"))
+        self.assertTrue(transport.disconnecting)
+
+
+class TacScriptTests(TwistdTestCase):
+    """The tac file run with python, and served for real by twistd."""
+
+    def tac_copy(self, **settings):
+        """A copy of the tac file with some configuration lines rewritten.
+
+        The tutorial's file keeps port 10000; the copy takes port 0, so the
+        suite does not depend on 10000 being free.
+        """
+        text = (ROOT / TAC).read_text(encoding="utf-8")
+        for name, value in {"port": 0, **settings}.items():
+            text, count = re.subn(
+                rf"^{name} = .*$", f"{name} = {value!r}", text, flags=re.M
+            )
+            self.assertEqual(count, 1, f"no single '{name} = ...' line in {TAC}")
+        copy = self.dir / "fastpoetry.py"
+        copy.write_text(text, encoding="utf-8")
+        return copy
+
+    @defer.inlineCallbacks
+    def test_pythonDoesNothing(self):
+        """`python twisted-server-3/fastpoetry.py` prints nothing and exits 0."""
+        proc = yield self.run_script(TAC)
+
+        self.assertEqual((proc.exit_code, proc.out, proc.err), (0, b"", b""))
+
+    @defer.inlineCallbacks
+    def test_twistdServesThePoem(self):
+        """twistd runs the tac: the exact poem is served and each send is logged."""
+        server = yield self.start_twistd("--python", self.tac_copy())
+
+        received = yield self.serving(server)
+
+        self.assertEqual(received, ECSTASY)
+        self.assertIn("loaded a poem from: poetry/ecstasy.txt", server.stdout)
+        self.assertRegex(
+            server.stdout,
+            rf"\[\S*PoetryFactory\] sending {len(ECSTASY)} bytes of poetry to "
+            r"IPv4Address\(type='TCP', host='127.0.0.1', port=\d+\)",
+        )
+
+    @defer.inlineCallbacks
+    def test_ctrlCShutsDownCleanly(self):
+        """SIGINT (Ctrl-C) stops the tac's server cleanly and removes the pid file."""
+        server = yield self.start_twistd("--python", self.tac_copy())
+        self.assertEqual(int(self.pidfile.read_text()), server.transport.pid)
+        yield self.serving(server)
+
+        yield server.stop("INT")
+
+        self.assertShutdown(server.stdout, "SIGINT")
+        self.assertFalse(self.pidfile.exists())
+
+    @defer.inlineCallbacks
+    def test_daemonLogsToFile(self):
+        """Without --nodaemon the tac runs as a daemon, logging to the --logfile."""
+        pid = yield self.run_daemon("--python", self.tac_copy())
+
+        received = yield fetch(self.daemon_port())
+        yield poll(lambda: "bytes of poetry to" in self.log_text(), "the send line")
+        yield self.stop_daemon(pid)
+
+        self.assertEqual(received, ECSTASY)
+        self.assertIn("loaded a poem from: poetry/ecstasy.txt", self.log_text())
+        self.assertShutdown(self.log_text(), "SIGTERM")
+
+    @defer.inlineCallbacks
+    def test_missingPoemStopsTwistd(self):
+        """A missing poem stops twistd before it serves: exit 1, pid file removed."""
+        tac = self.tac_copy(poetry_file="poetry/no-such-poem.txt")
+
+        proc = yield self.run_twistd(
+            "--nodaemon", "--pidfile", self.pidfile, "--python", tac
+        )
+
+        self.assertEqual(proc.exit_code, 1)
+        self.assertIn(
+            "FileNotFoundError: [Errno 2] No such file or directory:"
+            " 'poetry/no-such-poem.txt'",
+            proc.stdout.splitlines()[-1],
+        )
+        self.assertNotIn("loaded a poem", proc.stdout)
+        self.assertFalse(self.pidfile.exists())
+
+    @defer.inlineCallbacks
+    def test_missingPoemFailsDaemonStart(self):
+        """A daemon that cannot read its poem makes the twistd command fail."""
+        tac = self.tac_copy(poetry_file="poetry/no-such-poem.txt")
+
+        proc = yield self.run_twistd(
+            "--pidfile", self.pidfile, "--logfile", self.logfile, "--python", tac
+        )
+
+        self.assertEqual(proc.exit_code, 1)
+        self.assertIn("An error has occurred", proc.stderr)
+        self.assertIn("poetry/no-such-poem.txt", proc.stderr)
+        self.assertFalse(self.pidfile.exists())
+
+
+# -- the plugin ---------------------------------------------------------------
+
+
+class PluginOptionsTests(unittest.SynchronousTestCase):
+    """The plugin's Options and service maker, used in this process."""
+
+    def setUp(self):
+        from twisted.plugins import fastpoetry_plugin
+
+        self.plugin = fastpoetry_plugin
+
+    def parse(self, *args):
+        options = self.plugin.Options()
+        options.parseOptions(list(args))
+        return options
+
+    def test_pluginInterfaces(self):
+        """service_maker provides IPlugin and IServiceMaker, with the text's names."""
+        maker = self.plugin.service_maker
+
+        self.assertTrue(verifyObject(IPlugin, maker))
+        self.assertTrue(verifyObject(service.IServiceMaker, maker))
+        self.assertEqual(maker.tapname, "fastpoetry")
+        self.assertEqual(maker.description, "A fast poetry service.")
+        self.assertIs(maker.options, self.plugin.Options)
+
+    def test_defaults(self):
+        """Only --poem is needed: port 10000, localhost and a backlog of 1024 by default."""
+        options = self.parse("--poem", str(ROOT / "poetry/ecstasy.txt"))
+
+        self.assertEqual(
+            (options["port"], options["iface"], options["backlog"]),
+            (10000, "localhost", 1024),
+        )
+
+    def test_shortPortOption(self):
+        """-p is short for --port."""
+        options = self.parse("-p", "10002", "--poem", str(ROOT / "poetry/science.txt"))
+
+        self.assertEqual(options["port"], 10002)
+
+    def test_makeService(self):
+        """makeService builds the tac file's tree from the options."""
+        science = str(ROOT / "poetry/science.txt")
+        options = self.parse("--port", "0", "--poem", science, "--iface", "127.0.0.1")
+
+        top_service = self.plugin.service_maker.makeService(options)
+        poetry_service, tcp_service = list(top_service)
+
+        self.assertIsInstance(top_service, service.MultiService)
+        self.assertEqual(poetry_service.poetry_file, science)
+        self.assertEqual(tcp_service.args[0], 0)
+        self.assertIs(tcp_service.args[1].service, poetry_service)
+        self.assertEqual(
+            tcp_service.kwargs, {"interface": "127.0.0.1", "backlog": 1024}
+        )
+
+    def test_usageErrors(self):
+        """Bad option values are UsageErrors with a message naming the option."""
+        ecstasy = str(ROOT / "poetry/ecstasy.txt")
+        cases = [
+            (["--poem", ecstasy, "--port", "abc"], "--port must be a whole number"),
+            (["--poem", ecstasy, "--port", "65536"], "--port must be between 0 and"),
+            (["--poem", ecstasy, "--backlog", "0"], "--backlog must be at least 1"),
+            ([], "--poem is required"),
+            (["--poem", self.mktemp()], "No such file or directory"),
+        ]
+        for args, message in cases:
+            with self.subTest(args=args):
+                error = self.assertRaises(usage.UsageError, self.parse, *args)
+                self.assertIn(message, str(error))
+
+
+class PluginScriptTests(TwistdTestCase):
+    """twistd running the plugin, found through the editable install."""
+
+    @defer.inlineCallbacks
+    def test_listedInTheCheckout(self):
+        """`twistd --help` in the checkout lists fastpoetry, with no PYTHONPATH."""
+        proc = yield self.run_twistd("--help")
+
+        self.assertEqual(proc.exit_code, 0)
+        self.assertRegex(proc.stdout, r"\n +fastpoetry +A fast poetry service\.\n")
+
+    @defer.inlineCallbacks
+    def test_listedElsewhere(self):
+        """`twistd --help` run outside the checkout lists fastpoetry too."""
+        proc = yield self.run_twistd("--help", cwd=self.dir)
+
+        self.assertEqual(proc.exit_code, 0)
+        self.assertRegex(proc.stdout, r"\n +fastpoetry +A fast poetry service\.\n")
+
+    @defer.inlineCallbacks
+    def test_pluginHelp(self):
+        """`twistd fastpoetry --help` shows the plugin's options and defaults."""
+        proc = yield self.run_twistd("fastpoetry", "--help")
+
+        self.assertEqual(proc.exit_code, 0)
+        for option in [
+            r"-p, --port=\s+The port number to listen on\. \[default: 10000\]",
+            r"--poem=\s+The file containing the poem\.",
+            r"--iface=\s+The interface to listen on\. \[default: localhost\]",
+            r"--backlog=.*\[default: 1024\]",
+        ]:
+            self.assertRegex(proc.stdout, option)
+
+    @defer.inlineCallbacks
+    def test_servesThePoem(self):
+        """The plugin on --port 0 serves the poem file's exact bytes and logs it."""
+        server = yield self.start_plugin()
+
+        received = yield self.serving(server)
+
+        self.assertEqual(received, ECSTASY)
+        self.assertIn("loaded a poem from: poetry/ecstasy.txt", server.stdout)
+
+    @defer.inlineCallbacks
+    def test_pidFileWrittenThenRemoved(self):
+        """twistd writes the server's pid to --pidfile and removes it on exit."""
+        server = yield self.start_plugin()
+        written, pid = self.pidfile.read_text(), server.transport.pid
+        yield self.serving(server)
+
+        yield server.stop("INT")
+
+        self.assertEqual(written, str(pid))
+        self.assertFalse(self.pidfile.exists())
+
+    @defer.inlineCallbacks
+    def test_sigintShutdown(self):
+        """SIGINT (Ctrl-C) gives twistd's clean shutdown lines."""
+        server = yield self.start_plugin()
+        yield self.serving(server)
+
+        yield server.stop("INT")
+
+        self.assertShutdown(server.stdout, "SIGINT")
+        # twistd ends by re-raising the signal, so the shell sees "killed by
+        # SIGINT"; it was not our SIGKILL of last resort.
+        self.assertEqual(server.signal, signal.SIGINT)
+
+    @defer.inlineCallbacks
+    def test_sigtermShutdown(self):
+        """SIGTERM (kill `cat twistd.pid`) gives the same clean shutdown."""
+        server = yield self.start_plugin()
+        yield self.serving(server)
+
+        yield server.stop("TERM")
+
+        self.assertShutdown(server.stdout, "SIGTERM")
+        self.assertEqual(server.signal, signal.SIGTERM)
+
+    @defer.inlineCallbacks
+    def test_daemon(self):
+        """As a daemon the plugin logs to --logfile and stops on SIGTERM to its pid."""
+        pid = yield self.run_daemon(
+            "fastpoetry", "--port", "0", "--poem", poem("ecstasy.txt")
+        )
+
+        received = yield fetch(self.daemon_port())
+        yield poll(lambda: "bytes of poetry to" in self.log_text(), "the send line")
+        yield self.stop_daemon(pid)
+
+        self.assertEqual(received, ECSTASY)
+        self.assertShutdown(self.log_text(), "SIGTERM")
+
+    @defer.inlineCallbacks
+    def test_pollReactorWithoutDropinCache(self):
+        """`twistd -r poll fastpoetry` works when the plugin scan has to import it."""
+        self.assertFalse(DROPIN_CACHE.exists())
+
+        server = yield self.start_twistd(
+            "-r", "poll", "fastpoetry", "--port", "0", "--poem", poem("ecstasy.txt")
+        )
+        received = yield fetch(server.port)
+
+        self.assertIn(
+            "reactor class: twisted.internet.pollreactor.PollReactor", server.stdout
+        )
+        self.assertEqual(received, ECSTASY)
+
+    @defer.inlineCallbacks
+    def test_importLeavesReactorAlone(self):
+        """Importing the plugin module does not import twisted.internet.reactor."""
+        proc = yield launch.spawn(
+            [
+                sys.executable,
+                "-c",
+                "import sys, twisted.plugins.fastpoetry_plugin;"
+                " print('twisted.internet.reactor' in sys.modules)",
+            ],
+            env=twistd_env(),
+        )
+
+        self.assertEqual((proc.exit_code, proc.stdout), (0, "False\n"))
+
+    @defer.inlineCallbacks
+    def assertUsageError(self, message, *args):
+        """twistd fastpoetry `args` exits 1 with `message` as its last line, no traceback.
+
+        twistd prints the plugin's help, then "<argv[0] argv[1]>: <message>".
+        --nodaemon means a server that wrongly started would be stopped by
+        the time-out rather than left behind as a daemon.
+        """
+        proc = yield self.run_twistd(
+            "--nodaemon", "--pidfile", self.pidfile, "fastpoetry", *args
+        )
+
+        self.assertEqual(proc.exit_code, 1)
+        self.assertIn("--poem=", proc.stdout)
+        last_line = proc.stdout.rstrip("\n").splitlines()[-1]
+        self.assertTrue(last_line.endswith(f": {message}"), proc.stdout)
+        self.assertNotIn("Traceback", proc.stdout + proc.stderr)
+        self.assertFalse(self.pidfile.exists())
+
+    def test_missingPoemOption(self):
+        """Leaving out --poem is a usage error."""
+        return self.assertUsageError(
+            "--poem is required: the file containing the poem", "--port", "0"
+        )
+
+    def test_missingPoemFile(self):
+        """A --poem that does not exist is a usage error naming the file."""
+        return self.assertUsageError(
+            "cannot read --poem poetry/nope.txt: No such file or directory",
+            "--poem",
+            "poetry/nope.txt",
+        )
+
+    def test_unreadablePoemFile(self):
+        """A --poem that cannot be read (here, a directory) is a usage error."""
+        return self.assertUsageError(
+            "cannot read --poem poetry: Is a directory", "--poem", "poetry"
+        )
+
+    def test_badPort(self):
+        """A --port that is not a number is a usage error."""
+        return self.assertUsageError(
+            "--port must be a whole number, not 'ten'",
+            "--port",
+            "ten",
+            "--poem",
+            poem("ecstasy.txt"),
+        )
+
+    def test_portOutOfRange(self):
+        """A --port above 65535 is a usage error."""
+        return self.assertUsageError(
+            "--port must be between 0 and 65535, not 70000",
+            "-p",
+            "70000",
+            "--poem",
+            poem("ecstasy.txt"),
+        )
+
+
+class PrivilegeTests(TwistdTestCase):
+    """twistd --uid/--gid: bind as root, then serve as an unprivileged user."""
+
+    @defer.inlineCallbacks
+    def test_dropsToUnprivilegedUser(self):
+        """Started by root with --uid/--gid, the daemon serves as nobody."""
+        if os.getuid() != 0:
+            raise unittest.SkipTest(
+                "needs root: only root can switch to another user with --uid/--gid"
+            )
+        user = pwd.getpwnam("nobody")
+        group = grp.getgrgid(user.pw_gid)
+        # twistd removes its pid file after it has dropped privileges, so
+        # the directory must be writable by the user it runs as (and trial
+        # makes its parent private to root).
+        os.chown(self.dir, user.pw_uid, user.pw_gid)
+        os.chmod(self.dir.parent, 0o711)
+
+        pid = yield self.run_daemon(
+            "--uid",
+            user.pw_name,
+            "--gid",
+            group.gr_name,
+            "fastpoetry",
+            "--port",
+            "0",
+            "--poem",
+            poem("ecstasy.txt"),
+        )
+        uids, gids = proc_ids(pid, "Uid"), proc_ids(pid, "Gid")
+        received = yield fetch(self.daemon_port())
+        yield self.stop_daemon(pid)
+
+        self.assertEqual(uids, [user.pw_uid] * 4)
+        self.assertEqual(gids, [user.pw_gid] * 4)
+        self.assertEqual(received, ECSTASY)
+        self.assertIn(f"set uid/gid {user.pw_uid}/{user.pw_gid}", self.log_text())
+        self.assertFalse(self.pidfile.exists())
