@@ -24,7 +24,7 @@ log.startLogging(sys.stdout)
 log.msg("This is a log message from basic-twisted/log.py.")
 
 try:
-    1 / 0
+    ratio = 1 / 0
 except ZeroDivisionError:
     # log.err() with no Failure logs the exception being handled, traceback
     # and all; the second argument says what we were trying to do.
