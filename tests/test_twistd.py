@@ -11,6 +11,7 @@ test runner's job.)
 """
 
 import grp
+import inspect
 import os
 import pwd
 import re
@@ -351,6 +352,23 @@ class TacScriptTests(TwistdTestCase):
 
 
 # -- the plugin ---------------------------------------------------------------
+
+
+class PluginCopiesTacTests(unittest.SynchronousTestCase):
+    """The plugin carries its own copies of the tac file's classes."""
+
+    def test_sameClasses(self):
+        """PoetryProtocol, PoetryFactory and PoetryService read the same in both files."""
+        from twisted.plugins import fastpoetry_plugin
+
+        tac = load_script(TAC)
+
+        for name in ["PoetryProtocol", "PoetryFactory", "PoetryService"]:
+            with self.subTest(name):
+                self.assertEqual(
+                    inspect.getsource(getattr(fastpoetry_plugin, name)),
+                    inspect.getsource(getattr(tac, name)),
+                )
 
 
 class PluginOptionsTests(unittest.SynchronousTestCase):
