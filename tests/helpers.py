@@ -173,3 +173,28 @@ class ConnectionCounter(WrappingFactory):
             if entry[0]():
                 self._waiters.remove(entry)
                 entry[1].callback(self)
+
+
+def listen_silent(testcase):
+    """Listen on 127.0.0.1 with a server that accepts and never sends a byte.
+
+    Returns the ConnectionCounter around it, with `.port` set; `whenMade(1)`
+    tells when a client is waiting on it. At clean-up it stops listening and
+    closes the connections still open, so the test leaves a clean reactor.
+    """
+    from twisted.internet import reactor
+
+    counter = ConnectionCounter(protocol.Factory.forProtocol(protocol.Protocol))
+    listening = reactor.listenTCP(0, counter, interface="127.0.0.1")
+    counter.port = listening.getHost().port
+
+    def close():
+        for wrapper in list(counter.protocols):
+            wrapper.transport.abortConnection()
+        waits = [defer.maybeDeferred(listening.stopListening)]
+        if counter.made:
+            waits.append(counter.whenAllClosed())
+        return defer.gatherResults(waits)
+
+    testcase.addCleanup(close)
+    return counter
