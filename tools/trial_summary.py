@@ -12,10 +12,13 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 SUMMARY = re.compile(r"^(PASSED|FAILED) \((.*)\)\s*$")
 # Counts that mean something went wrong, in trial's own words.
 BAD = ("failures", "errors", "unexpectedSuccesses")
+# trial's scan for reporter plugins writes this cache into the checkout.
+DROPIN_CACHE = Path(__file__).resolve().parent.parent / "twisted/plugins/dropin.cache"
 
 
 def main(argv):
@@ -31,6 +34,7 @@ def main(argv):
         "twisted.trial",
         *argv,
     ]
+    had_cache = DROPIN_CACHE.exists()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True)
     counts = None
     for line in proc.stdout:
@@ -45,6 +49,8 @@ def main(argv):
                 )
             }
     status = proc.wait()
+    if not had_cache:
+        DROPIN_CACHE.unlink(missing_ok=True)
 
     if counts is None:
         print("0 passed, 1 failed")
