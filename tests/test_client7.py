@@ -148,7 +148,7 @@ class PoetryMainTestsMixin:
         return self.downloads[("127.0.0.1", port)]
 
     def run_main(self, scene, *argv):
-        """Run poetry_main with `argv`; fire with its exit status."""
+        """Run poetry_main with `argv` and return its exit status."""
         self.reactor = FakeReactor(scene)
         # poetry_main imports the reactor late, from twisted.internet.
         self.patch(twisted.internet, "reactor", self.reactor)
