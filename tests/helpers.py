@@ -120,6 +120,12 @@ class ScriptTestCase(unittest.TestCase):
 
 
 class _CountedConnection(ProtocolWrapper):
+    def makeConnection(self, transport):
+        # After the wrapped protocol's connectionMade, so a test woken by
+        # whenMade() finds the connection fully set up.
+        super().makeConnection(transport)
+        self.factory.connectionOpened()
+
     def connectionLost(self, reason):
         # After the wrapped protocol's own connectionLost, so whatever it
         # cancels there is already cancelled when the count drops.
@@ -151,6 +157,8 @@ class ConnectionCounter(WrappingFactory):
         super().registerProtocol(p)
         self.made += 1
         self.transports.append(p.transport)
+
+    def connectionOpened(self):
         self._check()
 
     def connectionClosed(self):

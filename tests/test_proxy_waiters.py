@@ -1,0 +1,200 @@
+"""Part 14, exercise 3: the single-flight proxy, twisted-server-2/poetry-proxy-waiters.py.
+
+The upstream poetry server here is held by the test: it accepts connections
+and answers only when the test says so, so "many clients arrive while the
+one fetch is on its way" is a fact of the test, not a matter of timing.
+"""
+
+from twisted.internet import defer, error, protocol
+from twisted.trial.unittest import TestCase
+
+from tests.helpers import (
+    ConnectionCounter,
+    ScriptTestCase,
+    fetch,
+    free_port,
+    load_script,
+    read_poem,
+)
+
+SCRIPT = "twisted-server-2/poetry-proxy-waiters.py"
+POEM = read_poem("fascination.txt")
+
+
+class HeldUpstream:
+    """A poetry server in the test's reactor that answers when told to."""
+
+    def __init__(self, testcase):
+        from twisted.internet import reactor
+
+        self.waiting = []
+        held = self
+
+        class Held(protocol.Protocol):
+            def connectionMade(self):
+                held.waiting.append(self.transport)
+
+        self.counter = ConnectionCounter(protocol.Factory.forProtocol(Held))
+        listening = reactor.listenTCP(0, self.counter, interface="127.0.0.1")
+        self.port = listening.getHost().port
+        testcase.addCleanup(self.close, listening)
+
+    def send(self, poem):
+        """Send the poem to every connection waiting, and close them."""
+        waiting, self.waiting = self.waiting, []
+        for transport in waiting:
+            transport.write(poem)
+            transport.loseConnection()
+
+    def cut(self):
+        """Reset every connection waiting, with no poem."""
+        waiting, self.waiting = self.waiting, []
+        for transport in waiting:
+            transport.abortConnection()
+
+    def close(self, listening):
+        self.cut()
+        closing = [defer.maybeDeferred(listening.stopListening)]
+        if self.counter.made:
+            closing.append(self.counter.whenAllClosed())
+        return defer.gatherResults(closing)
+
+
+class ProxyServiceTests(TestCase):
+    """ProxyService with its three states, against a held upstream, in-process."""
+
+    timeout = 15
+
+    def setUp(self):
+        self.proxy = load_script(SCRIPT)
+        self.printed = []
+        # The service narrates with print(); a module-level name shadows the
+        # builtin, so its lines are kept for the assertions, off the terminal.
+        self.proxy.print = self.printed.append
+        self.addCleanup(delattr, self.proxy, "print")
+        self.upstream = HeldUpstream(self)
+        self.service = self.proxy.ProxyService("127.0.0.1", self.upstream.port)
+
+    @defer.inlineCallbacks
+    def test_waitersShareOneFetch(self):
+        """Requests made while the fetch is on its way wait for it: one connection."""
+        ds = [self.service.get_poem() for _ in range(5)]
+        yield self.upstream.counter.whenMade(1)
+
+        self.upstream.send(POEM)
+        poems = yield defer.gatherResults(ds)
+
+        self.assertEqual(poems, [POEM] * 5)
+        self.assertEqual(self.upstream.counter.made, 1)
+        self.assertEqual(
+            self.printed,
+            ["Fetching poem from server."]
+            + ["Waiting for the poem already being fetched."] * 4,
+        )
+
+    @defer.inlineCallbacks
+    def test_cachedAfterTheFetch(self):
+        """Once the poem is back it is cached: the next request fires at once."""
+        first = self.service.get_poem()
+        yield self.upstream.counter.whenMade(1)
+        self.upstream.send(POEM)
+        yield first
+
+        later = self.service.get_poem()
+
+        self.assertEqual(self.successResultOf(later), POEM)
+        self.assertIsNone(self.service.waiters)
+        self.assertEqual(self.printed[-1], "Using cached poem.")
+
+    @defer.inlineCallbacks
+    def test_failureErrbacksEveryWaiter(self):
+        """When the fetch fails, every waiting Deferred fails, and nothing is cached."""
+        ds = [self.service.get_poem() for _ in range(3)]
+        yield self.upstream.counter.whenMade(1)
+
+        self.upstream.cut()
+
+        for d in ds:
+            yield self.assertFailure(d, error.ConnectionLost)
+        self.assertIsNone(self.service.poem)
+        self.assertIsNone(self.service.waiters)
+
+    @defer.inlineCallbacks
+    def test_refusedErrbacksEveryWaiter(self):
+        """With the upstream down, every waiter gets the connection-refused failure."""
+        service = self.proxy.ProxyService("127.0.0.1", free_port())
+
+        ds = [service.get_poem() for _ in range(3)]
+
+        for d in ds:
+            yield self.assertFailure(d, error.ConnectionRefusedError)
+        self.assertIsNone(service.waiters)
+
+    @defer.inlineCallbacks
+    def test_nextRequestRetries(self):
+        """After a failed fetch, the next request starts a new fetch, which can succeed."""
+        failed = self.service.get_poem()
+        yield self.upstream.counter.whenMade(1)
+        self.upstream.cut()
+        yield self.assertFailure(failed, error.ConnectionLost)
+
+        retry = self.service.get_poem()
+        yield self.upstream.counter.whenMade(2)
+        self.upstream.send(POEM)
+        poem = yield retry
+
+        self.assertEqual(poem, POEM)
+        self.assertEqual(self.upstream.counter.made, 2)
+        self.assertEqual(self.service.poem, POEM)
+
+
+class SingleFlightScriptTests(ScriptTestCase):
+    """The real script, with fifty clients at once on a cold cache."""
+
+    def setUp(self):
+        self.upstream = HeldUpstream(self)
+
+    @defer.inlineCallbacks
+    def test_fiftyColdClientsOneUpstreamConnection(self):
+        """Fifty clients at once on a cold cache make one upstream connection, and all get the poem."""
+        proxy = yield self.start_server(SCRIPT, "--port", "0", self.upstream.port)
+
+        fetches = [fetch(proxy.port) for _ in range(50)]
+        yield proxy.wait_for(rb"Waiting for the poem already being fetched\.", count=49)
+        yield self.upstream.counter.whenMade(1)
+        self.upstream.send(POEM)
+        poems = yield defer.gatherResults(fetches)
+
+        self.assertEqual(poems, [POEM] * 50)
+        self.assertEqual(self.upstream.counter.made, 1)
+        self.assertEqual(proxy.stdout.count("Fetching poem from server."), 1)
+
+    @defer.inlineCallbacks
+    def test_failureClosesEveryClientThenRetries(self):
+        """An upstream failure closes every waiting client; the next client is served."""
+        proxy = yield self.start_server(SCRIPT, "--port", "0", self.upstream.port)
+
+        fetches = [fetch(proxy.port) for _ in range(3)]
+        yield proxy.wait_for(rb"Waiting for the poem already being fetched\.", count=2)
+        yield self.upstream.counter.whenMade(1)
+        self.upstream.cut()
+        failed = yield defer.gatherResults(fetches)
+        retry = fetch(proxy.port)
+        yield self.upstream.counter.whenMade(2)
+        self.upstream.send(POEM)
+        poem = yield retry
+
+        self.assertEqual(failed, [b""] * 3)
+        self.assertEqual(poem, POEM)
+        self.assertEqual(proxy.stdout.count("Fetching poem from server."), 2)
+
+    @defer.inlineCallbacks
+    def test_proxyingLine(self):
+        """The proxy prints the upstream and the address it really listens on."""
+        proxy = yield self.start_server(SCRIPT, "--port", "0", self.upstream.port)
+
+        self.assertRegex(
+            proxy.stdout,
+            rf"^Proxying 127.0.0.1:{self.upstream.port} on IPv4Address\(type='TCP',"
+            rf" host='127.0.0.1', port={proxy.port}\)\.\n$",
+        )
