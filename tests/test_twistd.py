@@ -348,7 +348,9 @@ class TacScriptTests(TwistdTestCase):
         self.assertEqual(proc.exit_code, 1)
         self.assertIn("An error has occurred", proc.stderr)
         self.assertIn("poetry/no-such-poem.txt", proc.stderr)
-        self.assertFalse(self.pidfile.exists())
+        # The parent reports the error and exits as the daemon, which wrote
+        # the pid file, is still removing it: wait for that, do not race it.
+        yield poll(lambda: not self.pidfile.exists(), "the pid file to go")
 
 
 # -- the plugin ---------------------------------------------------------------
