@@ -164,7 +164,8 @@ def poetry_main():
     for poem in poems:
         print(poem.decode("utf-8", errors="replace"))
 
-    sys.exit(1 if errors else 0)
+    # 1 also when Ctrl-C stopped the reactor before every poem was in.
+    sys.exit(0 if len(poems) == len(addresses) else 1)
 
 
 if __name__ == "__main__":

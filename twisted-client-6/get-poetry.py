@@ -214,7 +214,7 @@ def poetry_main():
     from twisted.internet import reactor
 
     results = []
-    failures = []
+    poems = []
 
     def try_to_cummingsify(poem):
         d = proxy.xform("cummingsify", poem)
@@ -228,10 +228,10 @@ def poetry_main():
     def got_poem(poem):
         # The poem is bytes until here, where it becomes text to print.
         print(poem.decode("utf-8", errors="replace"))
+        poems.append(poem)
 
     def poem_failed(err):
         print("The poem download failed.", err.getErrorMessage(), file=sys.stderr)
-        failures.append(err)
 
     def poem_done(_):
         results.append(_)
@@ -251,7 +251,8 @@ def poetry_main():
 
     reactor.run()
 
-    sys.exit(1 if failures else 0)
+    # 1 also when Ctrl-C stopped the reactor before every poem was in.
+    sys.exit(0 if len(poems) == len(addresses) else 1)
 
 
 if __name__ == "__main__":
