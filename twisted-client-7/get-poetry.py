@@ -261,8 +261,10 @@ def poetry_main():
 
     reactor.run()
 
-    # poem_done collected a Failure for each poem that did not arrive.
-    sys.exit(1 if any(isinstance(r, Failure) for r in results) else 0)
+    # poem_done collected a Failure for each poem that did not arrive (and
+    # fewer results than poems means Ctrl-C stopped the reactor early).
+    failed = any(isinstance(r, Failure) for r in results)
+    sys.exit(1 if failed or len(results) < len(addresses) else 0)
 
 
 if __name__ == "__main__":

@@ -263,7 +263,8 @@ def poetry_main():
 
     reactor.run()
 
-    sys.exit(0 if all(success for success, _ in outcomes) else 1)
+    # No outcomes at all means Ctrl-C stopped the reactor before the end.
+    sys.exit(0 if outcomes and all(success for success, _ in outcomes) else 1)
 
 
 if __name__ == "__main__":
