@@ -147,7 +147,8 @@ def poetry_main():
         errors.append(err)
 
     def poem_done(_):
-        if len(poems) + len(errors) == len(addresses):
+        # Not running any more if Ctrl-C is already stopping it.
+        if len(poems) + len(errors) == len(addresses) and reactor.running:
             reactor.stop()
 
     for address in addresses:

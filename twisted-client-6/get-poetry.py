@@ -235,7 +235,8 @@ def poetry_main():
 
     def poem_done(_):
         results.append(_)
-        if len(results) == len(addresses):
+        # Not running any more if Ctrl-C is already stopping it.
+        if len(results) == len(addresses) and reactor.running:
             reactor.stop()
 
     for address in addresses:
