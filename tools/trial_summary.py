@@ -5,13 +5,19 @@ errors=2, successes=9, skips=1)") is streamed through unchanged; the counts
 in it become the closing line. The exit status is non-zero when trial's is,
 when anything failed or errored, or when no summary could be found.
 
+trial's working directory (its log, the tests' temporary files) is made
+outside the checkout; it is deleted after a green run and kept, with its
+path printed, after a red one.
+
 Usage: python tools/trial_summary.py [trial arguments...]
 """
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 SUMMARY = re.compile(r"^(PASSED|FAILED) \((.*)\)\s*$")
@@ -26,12 +32,14 @@ def main(argv):
     # Scripts started by the tests inherit this, so a deprecated API in any
     # tutorial script fails the test that runs it.
     env["PYTHONWARNINGS"] = "error::DeprecationWarning"
+    workdir = tempfile.mkdtemp(prefix="twisted-intro-trial-")
     command = [
         sys.executable,
         "-W",
         "error::DeprecationWarning",
         "-m",
         "twisted.trial",
+        f"--temp-directory={workdir}/_trial_temp",
         *argv,
     ]
     had_cache = DROPIN_CACHE.exists()
@@ -54,7 +62,7 @@ def main(argv):
 
     if counts is None:
         print("0 passed, 1 failed")
-        print("trial printed no summary", file=sys.stderr)
+        print(f"trial printed no summary; see {workdir}/_trial_temp", file=sys.stderr)
         return status or 1
     passed = counts.get("successes", 0) + counts.get("expectedFailures", 0)
     failed = sum(counts.get(key, 0) for key in BAD)
@@ -64,7 +72,11 @@ def main(argv):
         line += f", {skipped} skipped"
     print(line)
     if failed or status:
+        print(
+            f"trial's log and temporary files: {workdir}/_trial_temp", file=sys.stderr
+        )
         return status or 1
+    shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
