@@ -42,7 +42,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import load
+from bench import load, twisted_on
 from tools import launch, syncproc
 
 try:
@@ -84,6 +84,23 @@ ORIGINAL = {
 }
 
 
+# With two CPUs or more, the load generator runs on the first and the servers
+# on the others (see pin_cpus), so the scheduler cannot put a server on the
+# load generator's CPU, where the two would take turns on one core.
+SERVER_CPUS = None
+
+
+def pin_cpus():
+    """Keep this process on one CPU and the servers on the rest; describe it."""
+    global SERVER_CPUS
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return "not pinned (one CPU)"
+    os.sched_setaffinity(0, {cpus[0]})
+    SERVER_CPUS = set(cpus[1:])
+    return f"load generator on CPU {cpus[0]}, servers on CPU {', '.join(map(str, cpus[1:]))}"
+
+
 # -- measuring a process ----------------------------------------------------
 
 
@@ -121,15 +138,16 @@ def rss_bytes(pid):
 
 @dataclass
 class Server:
-    """A server under test: its label, its command line, what kind it is."""
+    """A server under test: its label and its command line."""
 
     label: str
     argv: list
-    kind: str  # "twisted", "asyncio" or "uvloop"
     child: syncproc.Child = None
 
     def start(self):
         self.child = syncproc.start(self.argv, timeout=20.0)
+        if SERVER_CPUS:
+            os.sched_setaffinity(self.child.pid, SERVER_CPUS)
         return self
 
     def stop(self):
@@ -157,21 +175,14 @@ def twisted_argv(reactor, script, *args):
 
 
 def twisted_servers(reactors, script, *args):
-    return [
-        Server(reactor_label(r), twisted_argv(r, script, *args), "twisted")
-        for r in reactors
-    ]
+    return [Server(reactor_label(r), twisted_argv(r, script, *args)) for r in reactors]
 
 
 def reference_servers(job, *args):
-    servers = [
-        Server(
-            "asyncio", launch.python_argv("bench/reference.py", job, *args), "asyncio"
-        )
-    ]
+    servers = [Server("asyncio", launch.python_argv("bench/reference.py", job, *args))]
     if uvloop is not None:
         argv = launch.python_argv("bench/reference.py", job, *args, "--uvloop")
-        servers.append(Server("asyncio+uvloop", argv, "uvloop"))
+        servers.append(Server("asyncio+uvloop", argv))
     return servers
 
 
@@ -421,7 +432,6 @@ class Bench:
                     backlog,
                     POEM_FILE,
                 ),
-                "twisted",
             )
             for backlog in (1024, 50)
         ]
@@ -619,12 +629,11 @@ class Bench:
         for label, script in PROXIES.items():
             if (ROOT / script).exists():
                 argv = twisted_argv("default", script, upstream_port)
-                servers.append(Server(label, argv, "twisted"))
+                servers.append(Server(label, argv))
         servers.append(
             Server(
                 "asyncio",
                 launch.python_argv("bench/reference.py", "proxy", upstream_port),
-                "asyncio",
             )
         )
         return servers
@@ -642,7 +651,6 @@ class Bench:
                 1_000_000,
                 POEM_FILE,
             ),
-            "twisted",
         )
         await self.run_servers([slow], lambda: self.proxies_behind(slow, poem))
 
@@ -736,7 +744,6 @@ class Bench:
                     1_000_000,
                     POEM_FILE,
                 ),
-                "twisted",
             )
             for i in range(8)
         ]
@@ -744,14 +751,12 @@ class Bench:
             Server(
                 f"fast {i}",
                 twisted_argv("default", "twisted-server-1/fastpoetry.py", POEM_FILE),
-                "twisted",
             )
             for i in range(8)
         ]
         transform = Server(
             "transform",
             twisted_argv("default", "twisted-server-1/transformedpoetry.py"),
-            "twisted",
         )
         all_servers = [transform, *slow, *fast]
 
@@ -819,21 +824,13 @@ class Bench:
 
     async def memory(self):
         poem = (ROOT / POEM_FILE).read_bytes()
-        makers = [
-            lambda: Server(
-                "twisted",
-                twisted_argv("default", "twisted-server-1/fastpoetry.py", POEM_FILE),
-                "twisted",
-            ),
-            *(
-                (lambda s=s: Server(s.label, s.argv, s.kind))
-                for s in reference_servers("poetry", POEM_FILE)
-            ),
-        ]
+        # A Server starts a fresh process each time, so every round starts cold.
+        servers = twisted_servers(
+            ["default"], "twisted-server-1/fastpoetry.py", POEM_FILE
+        ) + reference_servers("poetry", POEM_FILE)
         samples = {}
         for r in range(self.rounds):
-            for make in makers:
-                server = make()
+            for server in servers:
 
                 async def body(server=server, r=r):
                     self.progress.show(
@@ -897,7 +894,9 @@ class Bench:
         self.target(
             "fastpoetry.py: memory growth < 1 MiB over 20,000 connections",
             "growth after the first 1,000 connections, per round: "
-            + ", ".join(f"{g / 1024:+.0f} KiB" for g in growths),
+            + ", ".join(f"{g / 1024:+.0f} KiB" for g in growths)
+            + "; from start-up to 20,000: "
+            + ", ".join(f"{(s['after_20k'] - s['start']) / 1024:+.0f} KiB" for s in tw),
             max(growths) < MEMORY_TARGET,
         )
 
@@ -906,8 +905,8 @@ class Bench:
     def render(self, meta):
         lines = [
             f"make bench, {meta['date']}: {meta['machine']}",
-            f"load generator: {meta['load_generator']}; medians of {self.rounds} rounds;"
-            f" took {meta['seconds']:.0f} s",
+            f"load generator: {meta['load_generator']}; {meta['cpus']};",
+            f"medians of {self.rounds} rounds; took {meta['seconds']:.0f} s",
             "",
         ]
         for title, header, rows, notes in self.tables:
@@ -952,6 +951,12 @@ def parse_args(argv=None):
         help=f"comma-separated scenarios to run (default: all: {','.join(SCENARIOS)})",
     )
     parser.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="let the scheduler place the load generator and the servers",
+    )
+    parser.add_argument(
         "--reactors",
         default=os.environ.get("BENCH_REACTORS", "default,asyncio-uvloop"),
         help="Twisted reactors to measure fastpoetry, the large poem and the"
@@ -968,6 +973,11 @@ def parse_args(argv=None):
         if name not in SCENARIOS:
             parser.error(f"no scenario {name!r}; choose from {', '.join(SCENARIOS)}")
     args.reactors = [r for r in args.reactors.split(",") if r]
+    unknown = [r for r in args.reactors if r not in twisted_on.REACTORS]
+    if unknown:
+        parser.error(
+            f"no reactor {unknown[0]!r}; choose from {', '.join(twisted_on.REACTORS)}"
+        )
     if "default" not in args.reactors:
         args.reactors.insert(0, "default")
     if uvloop is None and "asyncio-uvloop" in args.reactors:
@@ -1000,7 +1010,9 @@ def main(argv=None):
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
 
     started = time.monotonic()
+    cpus = pin_cpus() if args.pin else "not pinned (--no-pin)"
     meta = {
+        "cpus": cpus,
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
         "machine": machine(),
         "load_generator": "this process, asyncio on "
