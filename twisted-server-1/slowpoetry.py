@@ -20,9 +20,11 @@ The server first prints the address it is really listening on, e.g.
     Serving poetry/ecstasy.txt on IPv4Address(type='TCP', host='127.0.0.1', port=10001).
 
 and then logs each connection and each piece it sends on stderr. The poem
-arrives 10 bytes at a time, one piece every 0.7 seconds (--num-bytes and
---delay change that). Leave out --port (or give --port 0) and the system
-picks a free port.
+arrives 10 bytes at a time, one piece every 0.7 seconds: about three
+minutes for this poem. --num-bytes and --delay change that (try
+--num-bytes 100 --delay 0.1). Stop the client half-way with Ctrl-C and the
+server logs that the client went away and that it stopped sending. Leave
+out --port (or give --port 0) and the system picks a free port.
 """
 
 import argparse
