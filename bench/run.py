@@ -1032,6 +1032,7 @@ def main(argv=None):
     bench.progress.show("done", final=True)
     print(bench.render(meta))
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         with open(args.json, "w") as f:
             json.dump(
                 {
