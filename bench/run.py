@@ -1,6 +1,6 @@
 """`make bench`: the tutorial's servers under load, beside plain asyncio doing the same job.
 
-    python -m bench                      # everything, about 3 minutes
+    python -m bench                      # everything, about 2 minutes
     python -m bench --json bench.json    # also write every round to a file
     python -m bench --only fastpoetry,proxies --rounds 5
 
