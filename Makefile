@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: demo test lint format bench clean
 
@@ -16,6 +17,12 @@ demo: $(STAMP)
 # last line is "N passed, M failed" read from trial's own summary.
 test: $(STAMP)
 	$(BIN)/python tools/trial_summary.py tests
+
+# The servers under load beside plain asyncio and uvloop (bench/, about two
+# minutes). Options go through BENCH_ARGS, e.g.
+#   make bench BENCH_ARGS="--json bench/results/run.json --only fastpoetry"
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -28,6 +35,10 @@ format: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	touch $@
 
 clean:
