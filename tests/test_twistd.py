@@ -18,6 +18,7 @@ import re
 import shutil
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 from twisted.application import internet, service
@@ -638,11 +639,20 @@ class PrivilegeTests(TwistdTestCase):
             )
         user = pwd.getpwnam("nobody")
         group = grp.getgrgid(user.pw_gid)
-        # twistd removes its pid file after it has dropped privileges, so
-        # the directory must be writable by the user it runs as (and trial
-        # makes its parent private to root).
+        # The user must reach the poem (loaded after the switch) and remove
+        # the pid file (also after the switch), but the checkout and trial's
+        # directories may be private to root: use a directory of its own,
+        # straight under the system's temporary directory, with a copy of
+        # the poem in it.
+        self.dir = Path(tempfile.mkdtemp(prefix="twisted-intro-uid-"))
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+        self.pidfile = self.dir / "twistd.pid"
+        self.logfile = self.dir / "twistd.log"
+        poem_copy = self.dir / "ecstasy.txt"
+        poem_copy.write_bytes(ECSTASY)
+        poem_copy.chmod(0o644)
         os.chown(self.dir, user.pw_uid, user.pw_gid)
-        os.chmod(self.dir.parent, 0o711)
+        self.dir.chmod(0o755)
 
         pid = yield self.run_daemon(
             "--uid",
@@ -653,7 +663,7 @@ class PrivilegeTests(TwistdTestCase):
             "--port",
             "0",
             "--poem",
-            poem("ecstasy.txt"),
+            poem_copy,
         )
         uids, gids = proc_ids(pid, "Uid"), proc_ids(pid, "Gid")
         received = yield fetch(self.daemon_port())

@@ -33,6 +33,9 @@ def main(argv):
     # tutorial script fails the test that runs it.
     env["PYTHONWARNINGS"] = "error::DeprecationWarning"
     workdir = tempfile.mkdtemp(prefix="twisted-intro-trial-")
+    # hypothesis keeps its example database in the directory it was imported
+    # from (the checkout) unless told otherwise.
+    env["HYPOTHESIS_STORAGE_DIRECTORY"] = os.path.join(workdir, "hypothesis")
     command = [
         sys.executable,
         "-W",
