@@ -65,7 +65,7 @@ class PoetryService(service.Service):
         self.poetry_file = poetry_file
 
     def startService(self):
-        service.Service.startService(self)
+        super().startService()
         # The poem is only relayed, so it is read (and sent) as raw bytes.
         # If the file cannot be read, the error stops twistd before the
         # reactor runs: no connection is ever accepted, the pid file is
