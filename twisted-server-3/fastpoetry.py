@@ -75,7 +75,8 @@ class PoetryService(service.Service):
         log.msg(f"loaded a poem from: {self.poetry_file}")
 
 
-# configuration parameters
+# The deployment: which poem, on which port and interface. twistd itself
+# never reads these names; they only keep the settings together.
 port = 10000
 iface = "localhost"
 poetry_file = "poetry/ecstasy.txt"
@@ -83,22 +84,21 @@ poetry_file = "poetry/ecstasy.txt"
 # connect at once, and the kernel then makes them retry a second later.
 backlog = 1024
 
-# this will hold the services that combine to form the poetry server
+# One parent for the two services below, so they start and stop together.
 top_service = service.MultiService()
 
-# the poetry service holds the poem. it will load the poem when it is
-# started
+# Holds the poem; reads the file only when twistd starts the service.
 poetry_service = PoetryService(poetry_file)
 poetry_service.setServiceParent(top_service)
 
-# the tcp service connects the factory to a listening socket. it will
-# create the listening socket when it is started
+# Opens the listening socket, with our factory behind it, when started.
+# Calling reactor.listenTCP here would listen before twistd is ready.
 factory = PoetryFactory(poetry_service)
 tcp_service = internet.TCPServer(port, factory, interface=iface, backlog=backlog)
 tcp_service.setServiceParent(top_service)
 
-# this variable has to be named 'application'
+# twistd looks for exactly this name in a tac file.
 application = service.Application("fastpoetry")
 
-# this hooks the collection we made to the application
+# Starting the application now starts everything above.
 top_service.setServiceParent(application)
