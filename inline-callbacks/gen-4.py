@@ -37,10 +37,10 @@ def my_generator():
 
 gen = my_generator()
 
-print(next(gen))  # start the generator
-print(gen.send(10))  # send the value 10
-print(gen.send(20))  # send the value 20
-print(gen.throw(Malfunction()))  # raise an exception inside the generator
+print(next(gen))  # run up to the first yield
+print(gen.send(10))  # resume: that yield evaluates to 10
+print(gen.send(20))  # resume: the next yield evaluates to 20
+print(gen.throw(Malfunction()))  # resume by raising Malfunction at the yield
 
 try:
     next(gen)

@@ -24,14 +24,14 @@ def my_callbacks():
     from twisted.internet import reactor
 
     print("first callback")
-    result = yield 1  # yielded values that aren't deferred come right back
+    result = yield 1  # a plain value is sent straight back in
 
     print("second callback got", result)
     d = Deferred()
     reactor.callLater(5, d.callback, 2)
-    result = yield d  # yielded deferreds will pause the generator
+    result = yield d  # the generator sleeps here until d fires
 
-    print("third callback got", result)  # the result of the deferred
+    print("third callback got", result)  # what d fired with
 
     d = Deferred()
     reactor.callLater(5, d.errback, Exception(3))
@@ -41,7 +41,7 @@ def my_callbacks():
     except Exception as e:
         result = e
 
-    print("fourth callback got", repr(result))  # the exception from the deferred
+    print("fourth callback got", repr(result))  # the exception d failed with
 
     reactor.stop()
 

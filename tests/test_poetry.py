@@ -66,11 +66,7 @@ class PoetryClientFactory(ClientFactory):
 
 
 def get_poetry(host, port):
-    """
-    Download a poem from the given host and port. This function
-    returns a Deferred which will be fired with the complete text of
-    the poem or a Failure if the poem could not be downloaded.
-    """
+    """Fire the returned Deferred with the poem at host:port, or fail it."""
     d = defer.Deferred()
     from twisted.internet import reactor
 

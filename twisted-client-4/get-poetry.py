@@ -103,7 +103,7 @@ class PoetryClientFactory(ClientFactory):
 
 
 def get_poetry(host, port):
-    """Download a poem from the given host and port.
+    """Fetch the poem served at host:port.
 
     Returns a Deferred that fires with the poem (bytes), or fails if the poem
     cannot be downloaded. Cancelling it closes the connection.

@@ -111,7 +111,7 @@ class PoetryClientFactory(ClientFactory):
 
 
 def get_poetry(host, port):
-    """Download a poem from the given host and port.
+    """Fetch the poem served at host:port.
 
     Returns a Deferred that fires with the poem (bytes), or fails if the poem
     cannot be downloaded. Cancelling it closes the connection.
@@ -179,9 +179,7 @@ class TransformClientFactory(ClientFactory):
 
 
 class TransformProxy:
-    """
-    I proxy requests to a transformation service.
-    """
+    """Stands in for a transformation server; xform() hides the TCP details."""
 
     def __init__(self, host, port):
         self.host = host

@@ -97,7 +97,7 @@ class TransformProtocol(NetstringReceiver, TimeoutMixin):
             self.badRequest("the request is not UTF-8 text")
             return
 
-        if "." not in request:  # bad request
+        if "." not in request:  # not of the form <name>.<poem>
             self.badRequest("no '.' after the transform name")
             return
 
@@ -149,7 +149,7 @@ class TransformFactory(ServerFactory):
         # cannot call any other attribute of the factory or the service.
         thunk = getattr(self, f"xform_{xform_name}", None)
 
-        if thunk is None:  # no such transform
+        if thunk is None:  # not a transform we offer
             log.msg(f"no such transform: {xform_name[:40]!r}")
             return None
 
@@ -157,7 +157,7 @@ class TransformFactory(ServerFactory):
             return thunk(poem)
         except Exception:
             log.err(None, f"transform {xform_name!r} failed")
-            return None  # transform failed
+            return None
 
     def xform_cummingsify(self, poem):
         return self.service.cummingsify(poem)

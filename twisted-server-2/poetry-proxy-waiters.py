@@ -203,7 +203,7 @@ def timed_out(result, timeout):
 
 
 class ProxyService:
-    poem = None  # the cached poem
+    poem = None  # the poem, once it has been fetched
     # While a fetch is on its way: the Deferreds of the clients waiting for
     # it. None when no fetch is in progress (the third state is "not None").
     waiters = None

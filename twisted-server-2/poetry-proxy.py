@@ -196,7 +196,7 @@ def timed_out(result, timeout):
 
 
 class ProxyService:
-    poem = None  # the cached poem
+    poem = None  # the poem, once it has been fetched
 
     # Seconds to wait for the poetry server; main() sets it from
     # --upstream-timeout.
