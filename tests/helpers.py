@@ -10,6 +10,8 @@ import importlib.util
 import sys
 
 from twisted.internet import defer, protocol
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import StringTransport
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.trial import unittest
 
@@ -206,3 +208,71 @@ def listen_silent(testcase):
 
     testcase.addCleanup(close)
     return counter
+
+
+# -- shared by the client, proxy and server tests ---------------------------
+
+FASTPOETRY = "twisted-server-1/fastpoetry.py"
+TRANSFORM = "twisted-server-1/transformedpoetry.py"
+# The client address a unit test's protocol is built for; any will do.
+CLIENT_ADDR = IPv4Address("TCP", "127.0.0.1", 12345)
+
+
+def poem_text(name):
+    """The text of poetry/<name>, as a client prints it untransformed (less print's newline)."""
+    return read_poem(name).decode("utf-8")
+
+
+def lowered(name):
+    """The text of poetry/<name> as the transform server gives it back (cummingsified)."""
+    return poem_text(name).lower()
+
+
+def netstring(data):
+    """`data` (bytes) framed as one netstring, as the transform protocol sends it."""
+    return b"%d:%s," % (len(data), data)
+
+
+def connect_protocol(factory, clock=None):
+    """Build a server protocol from `factory` and connect it to a StringTransport.
+
+    With a `clock` (a task.Clock) the protocol's timers run on the test's time.
+    Returns (protocol, transport).
+    """
+    proto = factory.buildProtocol(CLIENT_ADDR)
+    if clock is not None:
+        proto.callLater = clock.callLater
+    transport = StringTransport()
+    proto.makeConnection(transport)
+    return proto, transport
+
+
+def listen(testcase, factory):
+    """Serve `factory` in the test's reactor on a free loopback port; return the port.
+
+    It stops listening at the test's clean-up.
+    """
+    from twisted.internet import reactor
+
+    listening = reactor.listenTCP(0, factory, interface="127.0.0.1")
+    testcase.addCleanup(listening.stopListening)
+    return listening.getHost().port
+
+
+@defer.inlineCallbacks
+def serve_poem(testcase, name, port=0):
+    """Start fastpoetry.py serving poetry/<name> (on a free port by default); fire with its port."""
+    proc = yield testcase.start_server(FASTPOETRY, "--port", port, poem(name))
+    return proc.port
+
+
+def serve_poems(testcase, *names):
+    """Start one fastpoetry.py per poem, each on a free port; fire with their ports, in order."""
+    return defer.gatherResults([serve_poem(testcase, name) for name in names])
+
+
+@defer.inlineCallbacks
+def serve_transforms(testcase):
+    """Start transformedpoetry.py on a free port; fire with its port."""
+    proc = yield testcase.start_server(TRANSFORM, "--port", "0")
+    return proc.port

@@ -14,32 +14,21 @@ from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from tests.helpers import (
+    FASTPOETRY,
+    TRANSFORM,
     ScriptTestCase,
     free_port,
+    listen,
     listen_silent,
     load_script,
-    poem,
+    lowered,
+    netstring,
     read_poem,
 )
+from tests.mixins import ClientEndToEndMixin
 
 CLIENT = "twisted-client-6/get-poetry.py"
-FASTPOETRY = "twisted-server-1/fastpoetry.py"
-TRANSFORM = "twisted-server-1/transformedpoetry.py"
 ADDR = IPv4Address("TCP", "127.0.0.1", 10001)
-
-
-def netstring(data):
-    return b"%d:%s," % (len(data), data)
-
-
-def lowered(name):
-    """The text of poetry/<name> as the transform server gives it back."""
-    return read_poem(name).decode("utf-8").lower()
-
-
-def as_printed(name):
-    """The text of poetry/<name> as it was sent."""
-    return read_poem(name).decode("utf-8")
 
 
 class FakeConnector:
@@ -49,15 +38,6 @@ class FakeConnector:
 
     def disconnect(self):
         self.disconnected = True
-
-
-def listen(testcase, factory):
-    """Serve `factory` in the test's reactor on a free loopback port."""
-    from twisted.internet import reactor
-
-    listening = reactor.listenTCP(0, factory, interface="127.0.0.1")
-    testcase.addCleanup(listening.stopListening)
-    return listening.getHost().port
 
 
 class ParseAddressTests(SynchronousTestCase):
@@ -272,14 +252,14 @@ class TransformProxyTests(TestCase):
     def setUp(self):
         self.module = load_script(CLIENT)
 
-    def serve_transforms(self):
+    def listen_transforms(self):
         server = load_script(TRANSFORM)
         return listen(self, server.TransformFactory(server.TransformService()))
 
     @defer.inlineCallbacks
     def test_xform(self):
         """xform fires with the transformed poem, still UTF-8 bytes."""
-        proxy = self.module.TransformProxy("127.0.0.1", self.serve_transforms())
+        proxy = self.module.TransformProxy("127.0.0.1", self.listen_transforms())
 
         poem = yield proxy.xform("cummingsify", read_poem("alla-sera.txt"))
 
@@ -287,7 +267,7 @@ class TransformProxyTests(TestCase):
 
     def test_unknownTransform(self):
         """A transform the server does not know fails: it closes without answering."""
-        proxy = self.module.TransformProxy("127.0.0.1", self.serve_transforms())
+        proxy = self.module.TransformProxy("127.0.0.1", self.listen_transforms())
 
         d = proxy.xform("shakespearify", b"A POEM")
 
@@ -315,113 +295,7 @@ class TransformProxyTests(TestCase):
         yield silent.whenAllClosed()
 
 
-class Client6EndToEndTests(ScriptTestCase):
-    """The real client against the real servers, each in its own process."""
-
-    @defer.inlineCallbacks
-    def serve(self, name):
-        proc = yield self.start_server(FASTPOETRY, "--port", "0", poem(name))
-        return proc.port
-
-    @defer.inlineCallbacks
-    def serve_transforms(self):
-        proc = yield self.start_server(TRANSFORM, "--port", "0")
-        return proc.port
-
-    @defer.inlineCallbacks
-    def test_allUp(self):
-        """Every poem comes back lower-cased, UTF-8 intact, and the exit status is 0."""
-        xform = yield self.serve_transforms()
-        first = yield self.serve("fascination.txt")
-        second = yield self.serve("alla-sera.txt")
-
-        proc = yield self.run_script(CLIENT, xform, first, f"127.0.0.1:{second}")
-
-        self.assertEqual(proc.exit_code, 0, proc.stderr)
-        self.assertEqual(proc.stderr, "")
-        self.assertIn(lowered("fascination.txt") + "\n", proc.stdout)
-        self.assertIn(lowered("alla-sera.txt") + "\n", proc.stdout)
-        self.assertEqual(
-            len(proc.stdout),
-            len(lowered("fascination.txt")) + len(lowered("alla-sera.txt")) + 2,
-        )
-
-    @defer.inlineCallbacks
-    def test_transformServerDown(self):
-        """With the transform server down, each poem prints untransformed."""
-        first = yield self.serve("fascination.txt")
-        second = yield self.serve("science.txt")
-
-        proc = yield self.run_script(CLIENT, free_port(), first, second)
-
-        self.assertEqual(proc.exit_code, 0, proc.stderr)
-        self.assertEqual(proc.stderr, "Cummingsify failed!\n" * 2)
-        self.assertIn(as_printed("fascination.txt") + "\n", proc.stdout)
-        self.assertIn(as_printed("science.txt") + "\n", proc.stdout)
-
-    @defer.inlineCallbacks
-    def test_poetryServerDown(self):
-        """A poetry server that is down is reported; the other poem still prints."""
-        xform = yield self.serve_transforms()
-        up = yield self.serve("science.txt")
-
-        proc = yield self.run_script(CLIENT, xform, free_port(), up)
-
-        self.assertEqual(proc.exit_code, 1)
-        self.assertEqual(proc.stdout, lowered("science.txt") + "\n")
-        self.assertRegex(
-            proc.stderr,
-            r"^The poem download failed\. Connection was refused .*\n$",
-        )
-
-    @defer.inlineCallbacks
-    def test_silentPoetryServer(self):
-        """A poetry server that accepts and never sends times out; the rest print."""
-        xform = yield self.serve_transforms()
-        up = yield self.serve("science.txt")
-        silent = listen_silent(self)
-
-        proc = yield self.run_script(CLIENT, "--timeout", "0.5", xform, silent.port, up)
-
-        self.assertEqual(proc.exit_code, 1)
-        self.assertEqual(proc.stdout, lowered("science.txt") + "\n")
-        self.assertEqual(
-            proc.stderr, "The poem download failed. Timed out after 0.5 s.\n"
-        )
-
-    @defer.inlineCallbacks
-    def test_silentTransformServer(self):
-        """A transform server that never answers times out; the poem prints as sent."""
-        up = yield self.serve("science.txt")
-        silent = listen_silent(self)
-
-        proc = yield self.run_script(CLIENT, "--timeout", "0.5", silent.port, up)
-
-        self.assertEqual(proc.exit_code, 0, proc.stderr)
-        self.assertEqual(proc.stderr, "Cummingsify failed!\n")
-        self.assertEqual(proc.stdout, as_printed("science.txt") + "\n")
-
-    @defer.inlineCallbacks
-    def test_noAddress(self):
-        """With no address the client prints its help and exits with status 2."""
-        proc = yield self.run_script(CLIENT)
-
-        self.assertEqual(proc.exit_code, 2)
-        self.assertIn("Get Poetry Now! client, Twisted version 6.0", proc.stderr)
-        self.assertIn("twisted-client-6/get-poetry.py 10001 10002 10003", proc.stderr)
-
-    @defer.inlineCallbacks
-    def test_transformServerOnly(self):
-        """One address (no poetry server) is a usage error."""
-        proc = yield self.run_script(CLIENT, "10001")
-
-        self.assertEqual(proc.exit_code, 2)
-        self.assertIn("at least one poetry server", proc.stderr)
-
-    @defer.inlineCallbacks
-    def test_badAddress(self):
-        """A malformed address is a usage error naming it."""
-        proc = yield self.run_script(CLIENT, "10001", "poetry:server")
-
-        self.assertEqual(proc.exit_code, 2)
-        self.assertIn("invalid address 'poetry:server'", proc.stderr)
+class Client6EndToEndTests(ClientEndToEndMixin, ScriptTestCase):
+    CLIENT = CLIENT
+    VERSION = "6.0 (Part 13)"
+    DOWNLOAD_FAILED = "The poem download failed."

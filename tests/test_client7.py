@@ -1,8 +1,9 @@
 """Part 17: client 7, twisted-client-7/get-poetry.py (inlineCallbacks).
 
-The mixins here hold the tests that clients 7 and 8 share: the same command
-line, the same failure behaviour and exit status. Each client's test module
-combines them with its own script path; tests/test_client8.py imports them.
+The mixins here hold the unit tests that clients 7 and 8 share: poetry_main
+with its collaborators faked, and the check that nothing outside poetry_main
+changed. tests/test_client8.py imports them. The end-to-end tests, which
+client 6 shares too, are tests/mixins.py's ClientEndToEndMixin.
 """
 
 import ast
@@ -15,28 +16,8 @@ from twisted.internet.error import ConnectionRefusedError
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import (
-    ROOT,
-    ScriptTestCase,
-    free_port,
-    listen_silent,
-    load_script,
-    poem,
-    read_poem,
-)
-
-FASTPOETRY = "twisted-server-1/fastpoetry.py"
-TRANSFORM = "twisted-server-1/transformedpoetry.py"
-
-
-def lowered(name):
-    """The text of poetry/<name> as the transform server gives it back."""
-    return read_poem(name).decode("utf-8").lower()
-
-
-def as_sent(name):
-    """The text of poetry/<name>, untransformed."""
-    return read_poem(name).decode("utf-8")
+from tests.helpers import ROOT, ScriptTestCase, load_script, lowered, read_poem
+from tests.mixins import ClientEndToEndMixin
 
 
 def _poetry_main(tree):
@@ -271,137 +252,6 @@ class PoetryMainTestsMixin:
         self.assertEqual(self.stdout.getvalue(), lowered("alla-sera.txt") + "\n")
 
 
-class ClientEndToEndMixin:
-    """The real client against the real servers, each in its own process."""
-
-    CLIENT = None
-    VERSION = None
-
-    # A client run against loopback servers takes well under a second; the
-    # five-server test starts six servers first.
-    timeout = 20
-
-    @defer.inlineCallbacks
-    def serve(self, *names):
-        """Start one fast poetry server per poem; fire with their ports."""
-        procs = yield defer.gatherResults(
-            [self.start_server(FASTPOETRY, "--port", "0", poem(n)) for n in names]
-        )
-        return [proc.port for proc in procs]
-
-    @defer.inlineCallbacks
-    def serve_transforms(self):
-        proc = yield self.start_server(TRANSFORM, "--port", "0")
-        return proc.port
-
-    @defer.inlineCallbacks
-    def test_allUp(self):
-        """Every poem comes back lower-cased, UTF-8 intact, and the status is 0."""
-        xform = yield self.serve_transforms()
-        first, second = yield self.serve("fascination.txt", "alla-sera.txt")
-
-        proc = yield self.run_script(self.CLIENT, xform, first, f"127.0.0.1:{second}")
-
-        self.assertEqual(proc.exit_code, 0, proc.stderr)
-        self.assertEqual(proc.stderr, "")
-        # test that each poem is printed whole, and nothing else is
-        self.assertIn(lowered("fascination.txt") + "\n", proc.stdout)
-        self.assertIn(lowered("alla-sera.txt") + "\n", proc.stdout)
-        self.assertEqual(
-            len(proc.stdout),
-            len(lowered("fascination.txt")) + len(lowered("alla-sera.txt")) + 2,
-        )
-
-    @defer.inlineCallbacks
-    def test_transformServerDown(self):
-        """With the transform server down, each poem prints untransformed."""
-        first, second = yield self.serve("fascination.txt", "science.txt")
-
-        proc = yield self.run_script(self.CLIENT, free_port(), first, second)
-
-        self.assertEqual(proc.exit_code, 0, proc.stderr)
-        self.assertEqual(proc.stderr, "Cummingsify failed!\n" * 2)
-        self.assertIn(as_sent("fascination.txt") + "\n", proc.stdout)
-        self.assertIn(as_sent("science.txt") + "\n", proc.stdout)
-
-    @defer.inlineCallbacks
-    def test_poetryServerDown(self):
-        """A poetry server that is down is reported; the other poem still prints."""
-        xform = yield self.serve_transforms()
-        [up] = yield self.serve("science.txt")
-
-        proc = yield self.run_script(self.CLIENT, xform, free_port(), up)
-
-        self.assertEqual(proc.exit_code, 1)
-        self.assertEqual(proc.stdout, lowered("science.txt") + "\n")
-        self.assertRegex(
-            proc.stderr, r"^The poem download failed: Connection was refused .*\n$"
-        )
-
-    @defer.inlineCallbacks
-    def test_fivePoetryServers(self):
-        """Five poetry servers at once: five transformed poems, status 0."""
-        names = [
-            "ecstasy.txt",
-            "fascination.txt",
-            "science.txt",
-            "alla-sera.txt",
-            "fascination.txt",
-        ]
-        xform = yield self.serve_transforms()
-        ports = yield self.serve(*names)
-
-        proc = yield self.run_script(self.CLIENT, xform, *ports)
-
-        self.assertEqual(proc.exit_code, 0, proc.stderr)
-        self.assertEqual(proc.stderr, "")
-        for name in names:
-            self.assertIn(lowered(name) + "\n", proc.stdout)
-        self.assertEqual(
-            len(proc.stdout), sum(len(lowered(name)) + 1 for name in names)
-        )
-
-    @defer.inlineCallbacks
-    def test_silentPoetryServer(self):
-        """A poetry server that accepts and never sends times out; the rest print."""
-        xform = yield self.serve_transforms()
-        [up] = yield self.serve("science.txt")
-        silent = listen_silent(self)
-
-        proc = yield self.run_script(
-            self.CLIENT, "--timeout", "0.5", xform, silent.port, up
-        )
-
-        self.assertEqual(proc.exit_code, 1)
-        self.assertEqual(proc.stdout, lowered("science.txt") + "\n")
-        self.assertEqual(
-            proc.stderr, "The poem download failed: Timed out after 0.5 s.\n"
-        )
-
-    @defer.inlineCallbacks
-    def test_silentTransformServer(self):
-        """A transform server that never answers times out; the poem prints as sent."""
-        [up] = yield self.serve("science.txt")
-        silent = listen_silent(self)
-
-        proc = yield self.run_script(self.CLIENT, "--timeout", "0.5", silent.port, up)
-
-        self.assertEqual(proc.exit_code, 0, proc.stderr)
-        self.assertEqual(proc.stderr, "Cummingsify failed!\n")
-        self.assertEqual(proc.stdout, as_sent("science.txt") + "\n")
-
-    @defer.inlineCallbacks
-    def test_noAddress(self):
-        """With no address the client prints its help and exits with status 2."""
-        proc = yield self.run_script(self.CLIENT)
-
-        self.assertEqual(proc.exit_code, 2)
-        self.assertIn(
-            f"Get Poetry Now! client, Twisted version {self.VERSION}", proc.stderr
-        )
-        self.assertIn(f"python {self.CLIENT} 10001 10002 10003", proc.stderr)
-
-
 CLIENT7 = "twisted-client-7/get-poetry.py"
 
 
@@ -417,3 +267,4 @@ class Client7PoetryMainTests(PoetryMainTestsMixin, SynchronousTestCase):
 class Client7EndToEndTests(ClientEndToEndMixin, ScriptTestCase):
     CLIENT = CLIENT7
     VERSION = "7.0 (Part 17)"
+    DOWNLOAD_FAILED = "The poem download failed:"

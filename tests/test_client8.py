@@ -1,15 +1,16 @@
 """Part 18: client 8, twisted-client-8/get-poetry.py (a DeferredList).
 
 Client 8 must behave exactly as client 7 does, so it runs client 7's tests
-(the mixins in tests/test_client7.py) against its own script.
+(the mixins in tests/test_client7.py, and the end-to-end tests of
+tests/mixins.py) against its own script.
 """
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import ScriptTestCase
+from tests.mixins import ClientEndToEndMixin
 from tests.test_client7 import (
     CLIENT7,
-    ClientEndToEndMixin,
     PoetryMainTestsMixin,
     UnchangedOutsideTheLessonMixin,
     inner_function,
@@ -37,3 +38,4 @@ class Client8PoetryMainTests(PoetryMainTestsMixin, SynchronousTestCase):
 class Client8EndToEndTests(ClientEndToEndMixin, ScriptTestCase):
     CLIENT = CLIENT8
     VERSION = "8.0 (Part 18)"
+    DOWNLOAD_FAILED = "The poem download failed:"
