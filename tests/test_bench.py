@@ -11,14 +11,18 @@ from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
 from bench import load
-from tests.helpers import ScriptTestCase, exchange, fetch, free_port, poem, read_poem
+from tests.helpers import (
+    ScriptTestCase,
+    exchange,
+    fetch,
+    free_port,
+    netstring,
+    poem,
+    read_poem,
+)
 from tools import syncproc
 
 POEM = read_poem("science.txt")
-
-
-def netstring(data):
-    return b"%d:%s," % (len(data), data)
 
 
 def read_all(port):

@@ -22,18 +22,21 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from tests.helpers import (
+    FASTPOETRY,
     ScriptTestCase,
     fetch,
     free_port,
+    listen,
     listen_silent,
     load_script,
-    poem,
+    poem_text,
     read_poem,
+    serve_poem,
 )
+from tests.mixins import ServerCommandLineMixin
 
 PROXY_1 = "twisted-server-1/poetry-proxy.py"
 PROXY_2 = "twisted-server-2/poetry-proxy.py"
-FASTPOETRY = "twisted-server-1/fastpoetry.py"
 CLIENT_4 = "twisted-client-4/get-poetry.py"
 ADDR = IPv4Address("TCP", "127.0.0.1", 54321)
 
@@ -256,18 +259,11 @@ class ProxyServiceTestsMixin:
         self.out = io.StringIO()
         self.patch(sys, "stdout", self.out)
 
-    def listen(self, factory):
-        from twisted.internet import reactor
-
-        listening = reactor.listenTCP(0, factory, interface="127.0.0.1")
-        self.addCleanup(listening.stopListening)
-        return listening.getHost().port
-
     @defer.inlineCallbacks
     def test_fetchesThenCaches(self):
         """The first call fetches the poem and keeps it; the second uses the copy."""
         fastpoetry = load_script(FASTPOETRY)
-        port = self.listen(fastpoetry.PoetryFactory(read_poem("alla-sera.txt")))
+        port = listen(self, fastpoetry.PoetryFactory(read_poem("alla-sera.txt")))
         service = self.module.ProxyService("127.0.0.1", port)
 
         first = yield service.get_poem()
@@ -296,7 +292,7 @@ class ProxyServiceTestsMixin:
             def connectionMade(self):
                 self.transport.loseConnection()
 
-        port = self.listen(protocol.Factory.forProtocol(HangUp))
+        port = listen(self, protocol.Factory.forProtocol(HangUp))
         service = self.module.ProxyService("127.0.0.1", port)
 
         yield self.assertFailure(service.get_poem(), ConnectionDone)
@@ -312,13 +308,14 @@ class Proxy2ServiceTests(ProxyServiceTestsMixin, TestCase):
     SCRIPT = PROXY_2
 
 
-class ProxyEndToEndTestsMixin:
+class ProxyEndToEndTestsMixin(ServerCommandLineMixin):
     """The real proxy in its own process, between real servers and clients."""
 
-    @defer.inlineCallbacks
-    def serve(self, name, port=0):
-        proc = yield self.start_server(FASTPOETRY, "--port", port, poem(name))
-        return proc.port
+    ARGS = ("10001",)  # the upstream server, which it only dials on a request
+    OPTIONS = ServerCommandLineMixin.OPTIONS + (
+        "--timeout TIMEOUT",
+        "--upstream-timeout UPSTREAM_TIMEOUT",
+    )
 
     @defer.inlineCallbacks
     def stopped(self, proxy):
@@ -329,15 +326,15 @@ class ProxyEndToEndTestsMixin:
     @defer.inlineCallbacks
     def test_missThenHit(self):
         """The first client makes the proxy fetch; the second gets the cached poem."""
-        upstream = yield self.serve("fascination.txt")
+        upstream = yield serve_poem(self, "fascination.txt")
         proxy = yield self.start_server(self.SCRIPT, "--port", "0", upstream)
 
         first = yield self.run_script(CLIENT_4, proxy.port)
         second = yield self.run_script(CLIENT_4, proxy.port)
         out, err = yield self.stopped(proxy)
 
-        poem_text = read_poem("fascination.txt").decode("utf-8") + "\n"
-        self.assertEqual((first.stdout, second.stdout), (poem_text, poem_text))
+        printed = poem_text("fascination.txt") + "\n"
+        self.assertEqual((first.stdout, second.stdout), (printed, printed))
         self.assertEqual(
             out,
             [
@@ -355,7 +352,7 @@ class ProxyEndToEndTestsMixin:
         proxy = yield self.start_server(self.SCRIPT, "--port", "0", upstream)
 
         refused = yield fetch(proxy.port)
-        yield self.serve("science.txt", port=upstream)
+        yield serve_poem(self, "science.txt", port=upstream)
         first = yield fetch(proxy.port)
         second = yield fetch(proxy.port)
         out, err = yield self.stopped(proxy)
@@ -410,22 +407,12 @@ class ProxyEndToEndTestsMixin:
         self.assertEqual(proc.exit_code, 2)
         self.assertIn("invalid address 'poetry'", proc.stderr)
 
-    @defer.inlineCallbacks
-    def test_portInUse(self):
-        """A port already taken gives one line on stderr and exit status 1."""
-        upstream = yield self.serve("science.txt")
-
-        proc = yield self.run_script(self.SCRIPT, "--port", upstream, upstream)
-
-        self.assertEqual(proc.exit_code, 1)
-        self.assertRegex(
-            proc.stderr, r"^poetry-proxy\.py: cannot listen on localhost:\d+: .*\n$"
-        )
-
 
 class Proxy1EndToEndTests(ProxyEndToEndTestsMixin, ScriptTestCase):
     SCRIPT = PROXY_1
+    COMMAND = f"python {PROXY_1} --port 10000 10001"
 
 
 class Proxy2EndToEndTests(ProxyEndToEndTestsMixin, ScriptTestCase):
     SCRIPT = PROXY_2
+    COMMAND = f"python {PROXY_2} --port 10000 10001"

@@ -16,6 +16,7 @@ from tests.helpers import (
     load_script,
     read_poem,
 )
+from tests.mixins import ServerCommandLineMixin
 
 SCRIPT = "twisted-server-2/poetry-proxy-waiters.py"
 POEM = read_poem("fascination.txt")
@@ -198,3 +199,15 @@ class SingleFlightScriptTests(ScriptTestCase):
             rf"^Proxying 127.0.0.1:{self.upstream.port} on IPv4Address\(type='TCP',"
             rf" host='127.0.0.1', port={proxy.port}\)\.\n$",
         )
+
+
+class SingleFlightCommandLineTests(ServerCommandLineMixin, ScriptTestCase):
+    """The proxy's command line: help, a bad --port, a port in use."""
+
+    SCRIPT = SCRIPT
+    ARGS = ("10001",)  # the upstream server, which it only dials on a request
+    COMMAND = f"python {SCRIPT} --port 10000 10001"
+    OPTIONS = ServerCommandLineMixin.OPTIONS + (
+        "--timeout TIMEOUT",
+        "--upstream-timeout UPSTREAM_TIMEOUT",
+    )

@@ -1,13 +1,19 @@
 """Part 11, exercise 3: the slow poetry server, twisted-server-1/slowpoetry.py."""
 
 from twisted.internet import defer, task
-from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionLost
-from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import ScriptTestCase, fetch, load_script, poem, read_poem
+from tests.helpers import (
+    ScriptTestCase,
+    connect_protocol,
+    fetch,
+    load_script,
+    poem,
+    read_poem,
+)
+from tests.mixins import PoemFileServerMixin
 
 SCRIPT = "twisted-server-1/slowpoetry.py"
 POEM = b"Twenty bytes a poem."
@@ -22,11 +28,7 @@ class SlowPoetryProtocolTests(SynchronousTestCase):
         self.factory = self.slowpoetry.PoetryFactory(POEM, num_bytes=8, delay=1.0)
 
     def connect(self):
-        proto = self.factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 12345))
-        proto.callLater = self.clock.callLater
-        transport = StringTransport()
-        proto.makeConnection(transport)
-        return proto, transport
+        return connect_protocol(self.factory, self.clock)
 
     def test_firstPieceAtOnce(self):
         """A new connection gets the first --num-bytes of the poem straight away."""
@@ -104,8 +106,12 @@ class SlowPoetryProtocolTests(SynchronousTestCase):
         self.assertEqual((factory.num_bytes, factory.delay), (10, 0.7))
 
 
-class SlowPoetryScriptTests(ScriptTestCase):
+class SlowPoetryScriptTests(PoemFileServerMixin, ScriptTestCase):
     """The real script, started as a learner would start it."""
+
+    SCRIPT = SCRIPT
+    COMMAND = "python twisted-server-1/slowpoetry.py --port 10001 poetry/ecstasy.txt"
+    OPTIONS = PoemFileServerMixin.OPTIONS + ("--num-bytes NUM_BYTES", "--delay DELAY")
 
     def test_servingLine(self):
         """The server prints the poem and the address it really listens on."""
@@ -165,19 +171,6 @@ class SlowPoetryScriptTests(ScriptTestCase):
         return connecting.addCallback(lambda _: got_data)
 
     @defer.inlineCallbacks
-    def test_missingPoemFile(self):
-        """A poem file that does not exist gives one line naming it and status 1."""
-        result = yield self.run_script(SCRIPT, "poetry/no-such-poem.txt")
-
-        self.assertEqual(result.exit_code, 1)
-        self.assertEqual(
-            result.stderr,
-            "slowpoetry.py: cannot read poetry/no-such-poem.txt:"
-            " No such file or directory\n",
-        )
-        self.assertEqual(result.stdout, "")
-
-    @defer.inlineCallbacks
     def test_badNumBytes(self):
         """--num-bytes below 1 is a usage error: status 2 and a clear message."""
         result = yield self.run_script(SCRIPT, "--num-bytes", "0", poem("science.txt"))
@@ -201,16 +194,3 @@ class SlowPoetryScriptTests(ScriptTestCase):
 
         self.assertEqual(result.exit_code, 2)
         self.assertIn("--delay must not be negative, not -1.0", result.stderr)
-
-    @defer.inlineCallbacks
-    def test_helpShowsTheCommand(self):
-        """--help prints the docstring, with the command to run and both options."""
-        result = yield self.run_script(SCRIPT, "--help")
-
-        self.assertEqual(result.exit_code, 0)
-        self.assertIn(
-            "python twisted-server-1/slowpoetry.py --port 10001 poetry/ecstasy.txt",
-            result.stdout,
-        )
-        self.assertIn("--num-bytes NUM_BYTES", result.stdout)
-        self.assertIn("--delay DELAY", result.stdout)

@@ -1,12 +1,19 @@
 """Part 12: the poetry transformation server, twisted-server-1/transformedpoetry.py."""
 
 from twisted.internet import defer, task
-from twisted.internet.address import IPv4Address
-from twisted.internet.testing import StringTransport
 from twisted.python import log
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import ScriptTestCase, exchange, free_port, load_script, read_poem
+from tests.helpers import (
+    ScriptTestCase,
+    connect_protocol,
+    exchange,
+    free_port,
+    load_script,
+    netstring,
+    read_poem,
+)
+from tests.mixins import ServerCommandLineMixin
 from tools import launch
 
 SCRIPT = "twisted-server-1/transformedpoetry.py"
@@ -30,10 +37,6 @@ BAD_REQUESTS = {
 
 GOOD_REQUEST = b"27:cummingsify.HERE IS MY POEM,"
 GOOD_ANSWER = b"15:here is my poem,"
-
-
-def netstring(data):
-    return b"%d:%s," % (len(data), data)
 
 
 class CaptureLog:
@@ -107,11 +110,7 @@ class TransformProtocolTests(SynchronousTestCase):
         self.log = CaptureLog(self)
 
     def connect(self):
-        proto = self.factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 12345))
-        proto.callLater = self.clock.callLater
-        transport = StringTransport()
-        proto.makeConnection(transport)
-        return proto, transport
+        return connect_protocol(self.factory, self.clock)
 
     def close(self, proto):
         from twisted.internet.error import ConnectionDone
@@ -286,6 +285,14 @@ class TransformScriptTests(ScriptTestCase):
             or "no such transform" in line
             or "closed before" in line
         )
+
+
+class TransformCommandLineTests(ServerCommandLineMixin, ScriptTestCase):
+    """The server's command line: help, a bad --port, a port in use."""
+
+    SCRIPT = SCRIPT
+    COMMAND = "python twisted-server-1/transformedpoetry.py --port 11000"
+    OPTIONS = ServerCommandLineMixin.OPTIONS + ("--timeout TIMEOUT",)
 
 
 class TransformTestScriptTests(ScriptTestCase):
