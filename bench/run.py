@@ -178,6 +178,22 @@ def twisted_servers(reactors, script, *args):
     return [Server(reactor_label(r), twisted_argv(r, script, *args)) for r in reactors]
 
 
+def slow_server(label):
+    """slowpoetry.py: POEM_FILE in one piece at once, the close SLOW_DELAY s later."""
+    return Server(
+        label,
+        twisted_argv(
+            "default",
+            "twisted-server-1/slowpoetry.py",
+            "--delay",
+            SLOW_DELAY,
+            "--num-bytes",
+            1_000_000,
+            POEM_FILE,
+        ),
+    )
+
+
 def reference_servers(job, *args):
     servers = [Server("asyncio", launch.python_argv("bench/reference.py", job, *args))]
     if uvloop is not None:
@@ -638,18 +654,7 @@ class Bench:
 
     async def proxies(self):
         poem = (ROOT / POEM_FILE).read_bytes()
-        slow = Server(
-            "slowpoetry.py --delay 1",
-            twisted_argv(
-                "default",
-                "twisted-server-1/slowpoetry.py",
-                "--delay",
-                SLOW_DELAY,
-                "--num-bytes",
-                1_000_000,
-                POEM_FILE,
-            ),
-        )
+        slow = slow_server("slowpoetry.py --delay 1")
         await self.run_servers([slow], lambda: self.proxies_behind(slow, poem))
 
     async def proxies_behind(self, slow, poem):
@@ -730,21 +735,7 @@ class Bench:
                 "client 8", ["note"], [[f"{CLIENT8} is not in the repository yet"]]
             )
             return
-        slow = [
-            Server(
-                f"slow {i}",
-                twisted_argv(
-                    "default",
-                    "twisted-server-1/slowpoetry.py",
-                    "--delay",
-                    SLOW_DELAY,
-                    "--num-bytes",
-                    1_000_000,
-                    POEM_FILE,
-                ),
-            )
-            for i in range(8)
-        ]
+        slow = [slow_server(f"slow {i}") for i in range(8)]
         fast = [
             Server(
                 f"fast {i}",
