@@ -219,12 +219,12 @@ CLIENT_ADDR = IPv4Address("TCP", "127.0.0.1", 12345)
 
 
 def poem_text(name):
-    """The text of poetry/<name>, as a client prints it untransformed (less print's newline)."""
+    """The text of poetry/<name>: what a client prints untransformed, less the newline."""
     return read_poem(name).decode("utf-8")
 
 
 def lowered(name):
-    """The text of poetry/<name> as the transform server gives it back (cummingsified)."""
+    """The text of poetry/<name> as the transform server gives it back."""
     return poem_text(name).lower()
 
 
@@ -261,13 +261,13 @@ def listen(testcase, factory):
 
 @defer.inlineCallbacks
 def serve_poem(testcase, name, port=0):
-    """Start fastpoetry.py serving poetry/<name> (on a free port by default); fire with its port."""
+    """Start fastpoetry.py serving poetry/<name> (port 0: a free one); fire with its port."""
     proc = yield testcase.start_server(FASTPOETRY, "--port", port, poem(name))
     return proc.port
 
 
 def serve_poems(testcase, *names):
-    """Start one fastpoetry.py per poem, each on a free port; fire with their ports, in order."""
+    """Start one fastpoetry.py per poem, on free ports; fire with the ports, in order."""
     return defer.gatherResults([serve_poem(testcase, name) for name in names])
 
 
@@ -276,3 +276,14 @@ def serve_transforms(testcase):
     """Start transformedpoetry.py on a free port; fire with its port."""
     proc = yield testcase.start_server(TRANSFORM, "--port", "0")
     return proc.port
+
+
+def assert_printed(testcase, stdout, texts):
+    """Check that `stdout` is the poems `texts`, each printed whole, in any order.
+
+    Each poem is looked for with print's newline after it, and the lengths
+    must add up, so nothing else was printed.
+    """
+    for text in texts:
+        testcase.assertIn(text + "\n", stdout)
+    testcase.assertEqual(len(stdout), sum(len(text) + 1 for text in texts))

@@ -14,6 +14,7 @@ from twisted.internet import defer
 from twisted.internet.protocol import ServerFactory
 
 from tests.helpers import (
+    assert_printed,
     free_port,
     listen,
     listen_silent,
@@ -61,7 +62,7 @@ class ClientUsageMixin:
 
 
 class ClientEndToEndMixin(ClientUsageMixin):
-    """A transforming client (6, 7 or 8) against the real servers, each in its own process."""
+    """A transforming client (6, 7 or 8) against real servers, each in its own process."""
 
     EXAMPLE = "10001 10002 10003"
     # How the client starts its line for a poem that could not be downloaded:
@@ -83,12 +84,8 @@ class ClientEndToEndMixin(ClientUsageMixin):
 
         self.assertEqual(proc.exit_code, 0, proc.stderr)
         self.assertEqual(proc.stderr, "")
-        # test that each poem is printed whole, and nothing else is
-        self.assertIn(lowered("fascination.txt") + "\n", proc.stdout)
-        self.assertIn(lowered("alla-sera.txt") + "\n", proc.stdout)
-        self.assertEqual(
-            len(proc.stdout),
-            len(lowered("fascination.txt")) + len(lowered("alla-sera.txt")) + 2,
+        assert_printed(
+            self, proc.stdout, [lowered("fascination.txt"), lowered("alla-sera.txt")]
         )
 
     @defer.inlineCallbacks
@@ -100,8 +97,9 @@ class ClientEndToEndMixin(ClientUsageMixin):
 
         self.assertEqual(proc.exit_code, 0, proc.stderr)
         self.assertEqual(proc.stderr, "Cummingsify failed!\n" * 2)
-        self.assertIn(poem_text("fascination.txt") + "\n", proc.stdout)
-        self.assertIn(poem_text("science.txt") + "\n", proc.stdout)
+        assert_printed(
+            self, proc.stdout, [poem_text("fascination.txt"), poem_text("science.txt")]
+        )
 
     @defer.inlineCallbacks
     def test_poetryServerDown(self):
@@ -135,11 +133,7 @@ class ClientEndToEndMixin(ClientUsageMixin):
 
         self.assertEqual(proc.exit_code, 0, proc.stderr)
         self.assertEqual(proc.stderr, "")
-        for name in names:
-            self.assertIn(lowered(name) + "\n", proc.stdout)
-        self.assertEqual(
-            len(proc.stdout), sum(len(lowered(name)) + 1 for name in names)
-        )
+        assert_printed(self, proc.stdout, [lowered(name) for name in names])
 
     @defer.inlineCallbacks
     def test_silentPoetryServer(self):
@@ -180,10 +174,12 @@ class ClientEndToEndMixin(ClientUsageMixin):
 
 
 class ServerCommandLineMixin:
-    """A server script's command line: its help, a bad --port, a port in use."""
+    """A server as a learner starts it: start-up line, help, bad --port, port in use."""
 
     SCRIPT = None  # e.g. "twisted-server-1/fastpoetry.py"
     ARGS = ()  # what it needs besides the options, e.g. (poem("science.txt"),)
+    # Its start-up line up to " on <address>.", e.g. "Serving transforms".
+    STARTUP = None
     COMMAND = None  # the command its docstring gives, as the help must show it
     OPTIONS = ("--port PORT", "--iface IFACE", "--backlog BACKLOG")
 
@@ -191,6 +187,17 @@ class ServerCommandLineMixin:
     def program(self):
         """The name the script gives itself in its messages, e.g. "fastpoetry.py"."""
         return PurePosixPath(self.SCRIPT).name
+
+    @defer.inlineCallbacks
+    def test_servingLine(self):
+        """The server prints one line on stdout, naming the address it really listens on."""
+        server = yield self.start_server(self.SCRIPT, "--port", "0", *self.ARGS)
+
+        self.assertEqual(
+            server.stdout,
+            f"{self.STARTUP} on IPv4Address(type='TCP', host='127.0.0.1',"
+            f" port={server.port}).\n",
+        )
 
     @defer.inlineCallbacks
     def test_portInUse(self):
@@ -226,7 +233,7 @@ class ServerCommandLineMixin:
 
     @defer.inlineCallbacks
     def test_helpShowsTheCommand(self):
-        """--help prints the docstring, with the tutorial's command line and the options."""
+        """--help prints the docstring: the tutorial's command line and the options."""
         result = yield self.run_script(self.SCRIPT, "--help")
 
         self.assertEqual(result.exit_code, 0)
@@ -239,6 +246,7 @@ class PoemFileServerMixin(ServerCommandLineMixin):
     """A poetry server's command line, which also names the poem file to serve."""
 
     ARGS = (poem("science.txt"),)
+    STARTUP = f"Serving {poem('science.txt')}"
 
     @defer.inlineCallbacks
     def test_missingPoemFile(self):

@@ -59,19 +59,6 @@ class FastPoetryScriptTests(PoemFileServerMixin, ScriptTestCase):
         "python twisted-server-1/fastpoetry.py --port 10002 poetry/fascination.txt"
     )
 
-    def test_servingLine(self):
-        """The server prints the poem and the address it really listens on."""
-        d = self.start_server(SCRIPT, "--port", "0", poem("fascination.txt"))
-
-        def started(server):
-            self.assertRegex(
-                server.stdout,
-                r"^Serving poetry/fascination.txt on IPv4Address\(type='TCP',"
-                rf" host='127.0.0.1', port={server.port}\)\.\n$",
-            )
-
-        return d.addCallback(started)
-
     @defer.inlineCallbacks
     def test_servesExactBytes(self):
         """A client receives the poem file's exact bytes, then the connection closes."""

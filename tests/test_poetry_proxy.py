@@ -312,6 +312,7 @@ class ProxyEndToEndTestsMixin(ServerCommandLineMixin):
     """The real proxy in its own process, between real servers and clients."""
 
     ARGS = ("10001",)  # the upstream server, which it only dials on a request
+    STARTUP = "Proxying 127.0.0.1:10001"
     OPTIONS = ServerCommandLineMixin.OPTIONS + (
         "--timeout TIMEOUT",
         "--upstream-timeout UPSTREAM_TIMEOUT",

@@ -189,23 +189,13 @@ class SingleFlightScriptTests(ScriptTestCase):
         self.assertEqual(poem, POEM)
         self.assertEqual(proxy.stdout.count("Fetching poem from server."), 2)
 
-    @defer.inlineCallbacks
-    def test_proxyingLine(self):
-        """The proxy prints the upstream and the address it really listens on."""
-        proxy = yield self.start_server(SCRIPT, "--port", "0", self.upstream.port)
-
-        self.assertRegex(
-            proxy.stdout,
-            rf"^Proxying 127.0.0.1:{self.upstream.port} on IPv4Address\(type='TCP',"
-            rf" host='127.0.0.1', port={proxy.port}\)\.\n$",
-        )
-
 
 class SingleFlightCommandLineTests(ServerCommandLineMixin, ScriptTestCase):
-    """The proxy's command line: help, a bad --port, a port in use."""
+    """The proxy from the command line: start-up line, help, bad --port, port in use."""
 
     SCRIPT = SCRIPT
     ARGS = ("10001",)  # the upstream server, which it only dials on a request
+    STARTUP = "Proxying 127.0.0.1:10001"
     COMMAND = f"python {SCRIPT} --port 10000 10001"
     OPTIONS = ServerCommandLineMixin.OPTIONS + (
         "--timeout TIMEOUT",

@@ -113,19 +113,6 @@ class SlowPoetryScriptTests(PoemFileServerMixin, ScriptTestCase):
     COMMAND = "python twisted-server-1/slowpoetry.py --port 10001 poetry/ecstasy.txt"
     OPTIONS = PoemFileServerMixin.OPTIONS + ("--num-bytes NUM_BYTES", "--delay DELAY")
 
-    def test_servingLine(self):
-        """The server prints the poem and the address it really listens on."""
-        d = self.start_server(SCRIPT, "--port", "0", poem("ecstasy.txt"))
-
-        def started(server):
-            self.assertRegex(
-                server.stdout,
-                r"^Serving poetry/ecstasy.txt on IPv4Address\(type='TCP',"
-                rf" host='127.0.0.1', port={server.port}\)\.\n$",
-            )
-
-        return d.addCallback(started)
-
     @defer.inlineCallbacks
     def test_servesExactBytes(self):
         """A client receives the poem file's exact bytes, piece by piece, then the close."""

@@ -217,14 +217,6 @@ class TransformScriptTests(ScriptTestCase):
             rb"bad request|no such transform|connection closed before", count=count
         )
 
-    def test_servingLine(self):
-        """The server says where it listens, on stdout, and nothing else there."""
-        self.assertRegex(
-            self.server.stdout,
-            r"^Serving transforms on IPv4Address\(type='TCP', host='127.0.0.1',"
-            rf" port={self.server.port}\)\.\n$",
-        )
-
     @defer.inlineCallbacks
     def test_transform(self):
         """The tutorial's request gets the tutorial's answer."""
@@ -288,9 +280,10 @@ class TransformScriptTests(ScriptTestCase):
 
 
 class TransformCommandLineTests(ServerCommandLineMixin, ScriptTestCase):
-    """The server's command line: help, a bad --port, a port in use."""
+    """The server from the command line: start-up line, help, bad --port, port in use."""
 
     SCRIPT = SCRIPT
+    STARTUP = "Serving transforms"
     COMMAND = "python twisted-server-1/transformedpoetry.py --port 11000"
     OPTIONS = ServerCommandLineMixin.OPTIONS + ("--timeout TIMEOUT",)
 
