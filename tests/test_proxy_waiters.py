@@ -156,13 +156,25 @@ class SingleFlightScriptTests(ScriptTestCase):
         self.upstream = HeldUpstream(self)
 
     @defer.inlineCallbacks
+    def cold_clients(self, count):
+        """Start the proxy and `count` clients at once; fire with (proxy, fetches).
+
+        It fires once the first client's fetch has reached the upstream and
+        every other client is waiting for that same fetch.
+        """
+        proxy = yield self.start_server(SCRIPT, "--port", "0", self.upstream.port)
+        fetches = [fetch(proxy.port) for _ in range(count)]
+        yield proxy.wait_for(
+            rb"Waiting for the poem already being fetched\.", count=count - 1
+        )
+        yield self.upstream.counter.whenMade(1)
+        return proxy, fetches
+
+    @defer.inlineCallbacks
     def test_fiftyColdClientsOneUpstreamConnection(self):
         """Fifty clients at once on a cold cache make one upstream connection, and all get the poem."""
-        proxy = yield self.start_server(SCRIPT, "--port", "0", self.upstream.port)
+        proxy, fetches = yield self.cold_clients(50)
 
-        fetches = [fetch(proxy.port) for _ in range(50)]
-        yield proxy.wait_for(rb"Waiting for the poem already being fetched\.", count=49)
-        yield self.upstream.counter.whenMade(1)
         self.upstream.send(POEM)
         poems = yield defer.gatherResults(fetches)
 
@@ -173,11 +185,8 @@ class SingleFlightScriptTests(ScriptTestCase):
     @defer.inlineCallbacks
     def test_failureClosesEveryClientThenRetries(self):
         """An upstream failure closes every waiting client; the next client is served."""
-        proxy = yield self.start_server(SCRIPT, "--port", "0", self.upstream.port)
+        proxy, fetches = yield self.cold_clients(3)
 
-        fetches = [fetch(proxy.port) for _ in range(3)]
-        yield proxy.wait_for(rb"Waiting for the poem already being fetched\.", count=2)
-        yield self.upstream.counter.whenMade(1)
         self.upstream.cut()
         failed = yield defer.gatherResults(fetches)
         retry = fetch(proxy.port)
