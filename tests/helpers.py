@@ -12,6 +12,7 @@ import sys
 from twisted.internet import defer, protocol
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
+from twisted.logger import capturedLogs, formatEvent
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.trial import unittest
 
@@ -287,3 +288,55 @@ def assert_printed(testcase, stdout, texts):
     for text in texts:
         testcase.assertIn(text + "\n", stdout)
     testcase.assertEqual(len(stdout), sum(len(text) + 1 for text in texts))
+
+
+class CapturedLog:
+    """The messages logged while it is active: inside a `with` block, or for a
+    whole test through capture_log()."""
+
+    def __enter__(self):
+        self._capture = capturedLogs()
+        self._events = self._capture.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._capture.__exit__(*exc)
+
+    @property
+    def messages(self):
+        return [formatEvent(event) for event in self._events]
+
+    def clear(self):
+        """Forget what was logged so far."""
+        del self._events[:]
+
+
+def capture_log(testcase):
+    """A CapturedLog active until the end of `testcase`."""
+    captured = CapturedLog().__enter__()
+    testcase.addCleanup(captured.__exit__, None, None, None)
+    return captured
+
+
+class _AbortAfterFirstData(protocol.Protocol):
+    """Read the first bytes that arrive, then reset the connection."""
+
+    def __init__(self):
+        self.received = defer.Deferred()
+
+    def dataReceived(self, data):
+        self.transport.abortConnection()
+        received, self.received = self.received, None
+        if received is not None:
+            received.callback(data)
+
+
+def connect_and_abort(port):
+    """Connect, fire with the first bytes received, after resetting the connection."""
+    from twisted.internet import reactor
+
+    client = _AbortAfterFirstData()
+    connecting = protocol.ClientCreator(reactor, lambda: client).connectTCP(
+        "127.0.0.1", port
+    )
+    return connecting.addCallback(lambda _: client.received)

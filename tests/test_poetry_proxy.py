@@ -10,20 +10,21 @@ import io
 import sys
 
 from twisted.internet import defer, protocol, task
-from twisted.internet.address import IPv4Address
 from twisted.internet.error import (
     ConnectionDone,
     ConnectionLost,
     ConnectionRefusedError,
 )
 from twisted.internet.testing import StringTransport
-from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from tests.helpers import (
+    CLIENT_ADDR,
     FASTPOETRY,
+    CapturedLog,
     ScriptTestCase,
+    connect_protocol,
     fetch,
     free_port,
     listen,
@@ -38,7 +39,6 @@ from tests.mixins import ServerCommandLineMixin
 PROXY_1 = "twisted-server-1/poetry-proxy.py"
 PROXY_2 = "twisted-server-2/poetry-proxy.py"
 CLIENT_4 = "twisted-client-4/get-poetry.py"
-ADDR = IPv4Address("TCP", "127.0.0.1", 54321)
 
 
 class FakeService:
@@ -63,22 +63,6 @@ class FakeConnector:
         self.disconnected = True
 
 
-class CapturedLog:
-    """The messages logged inside a `with` block."""
-
-    def __enter__(self):
-        self._capture = capturedLogs()
-        self._events = self._capture.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self._capture.__exit__(*exc)
-
-    @property
-    def messages(self):
-        return [formatEvent(event) for event in self._events]
-
-
 class ProxyProtocolTestsMixin:
     """PoetryProxyProtocol on a StringTransport, with a fake service and a Clock."""
 
@@ -88,11 +72,8 @@ class ProxyProtocolTestsMixin:
 
     def connect(self, result):
         factory = self.module.PoetryProxyFactory(FakeService(result))
-        proto = factory.buildProtocol(ADDR)
-        proto.callLater = self.clock.callLater
-        transport = StringTransport()
         with CapturedLog() as log:
-            proto.makeConnection(transport)
+            proto, transport = connect_protocol(factory, self.clock)
         return proto, transport, log
 
     def test_servesPoem(self):
@@ -174,7 +155,7 @@ class PoetryClientTestsMixin:
         self.deferred = self.factory.deferred
         self.connector = FakeConnector()
         self.factory.startedConnecting(self.connector)
-        self.proto = self.factory.buildProtocol(ADDR)
+        self.proto = self.factory.buildProtocol(CLIENT_ADDR)
         self.proto.makeConnection(StringTransport())
 
     def lose(self, reason):

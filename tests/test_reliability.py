@@ -12,35 +12,17 @@ import weakref
 from twisted.internet import defer, protocol, task
 from twisted.trial.unittest import TestCase
 
-from tests.helpers import ConnectionCounter, fetch, load_script, read_poem
+from tests.helpers import (
+    ConnectionCounter,
+    connect_and_abort,
+    fetch,
+    load_script,
+    read_poem,
+)
 
 # Far larger than the socket buffers on both sides, so the server is still
 # writing when the first client hangs up.
 LARGE_POEM = b"".join(b"line %07d of a very long poem\n" % i for i in range(300_000))
-
-
-class _AbortAfterFirstData(protocol.Protocol):
-    """Read the first bytes that arrive, then reset the connection."""
-
-    def __init__(self):
-        self.received = defer.Deferred()
-
-    def dataReceived(self, data):
-        self.transport.abortConnection()
-        received, self.received = self.received, None
-        if received is not None:
-            received.callback(data)
-
-
-def connect_and_abort(port):
-    """Connect, fire with the first bytes received, after resetting the connection."""
-    from twisted.internet import reactor
-
-    client = _AbortAfterFirstData()
-    connecting = protocol.ClientCreator(reactor, lambda: client).connectTCP(
-        "127.0.0.1", port
-    )
-    return connecting.addCallback(lambda _: client.received)
 
 
 class ReliabilityMixin:

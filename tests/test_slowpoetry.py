@@ -7,6 +7,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import (
     ScriptTestCase,
+    connect_and_abort,
     connect_protocol,
     fetch,
     load_script,
@@ -134,28 +135,12 @@ class SlowPoetryScriptTests(PoemFileServerMixin, ScriptTestCase):
             SCRIPT, "--num-bytes", "10", "--delay", "60", poem("science.txt")
         )
 
-        first = yield self.exchangeAndAbort(server.port)
+        first = yield connect_and_abort(server.port)
         yield server.wait_for(rb"went away after 10 of \d+ bytes; stopped sending")
-        second = yield self.exchangeAndAbort(server.port)
+        second = yield connect_and_abort(server.port)
 
         self.assertEqual(first, read_poem("science.txt")[:10])
         self.assertEqual(second, first)
-
-    def exchangeAndAbort(self, port):
-        """Connect, wait for the first piece, then reset the connection."""
-        from twisted.internet import protocol, reactor
-
-        got_data = defer.Deferred()
-
-        class AbortOnData(protocol.Protocol):
-            def dataReceived(self, data):
-                self.transport.abortConnection()
-                got_data.callback(data)
-
-        connecting = protocol.ClientCreator(reactor, AbortOnData).connectTCP(
-            "127.0.0.1", port
-        )
-        return connecting.addCallback(lambda _: got_data)
 
     @defer.inlineCallbacks
     def test_badNumBytes(self):

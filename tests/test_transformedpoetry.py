@@ -1,11 +1,11 @@
 """Part 12: the poetry transformation server, twisted-server-1/transformedpoetry.py."""
 
 from twisted.internet import defer, task
-from twisted.python import log
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import (
     ScriptTestCase,
+    capture_log,
     connect_protocol,
     exchange,
     free_port,
@@ -39,19 +39,6 @@ GOOD_REQUEST = b"27:cummingsify.HERE IS MY POEM,"
 GOOD_ANSWER = b"15:here is my poem,"
 
 
-class CaptureLog:
-    """Collect the messages logged while a test runs."""
-
-    def __init__(self, testcase):
-        self.messages = []
-        log.addObserver(self.observe)
-        testcase.addCleanup(log.removeObserver, self.observe)
-
-    def observe(self, event):
-        if not event.get("isError"):
-            self.messages.append(" ".join(str(part) for part in event["message"]))
-
-
 class TransformServiceTests(SynchronousTestCase):
     def setUp(self):
         self.service = load_script(SCRIPT).TransformService()
@@ -71,7 +58,7 @@ class TransformFactoryTests(SynchronousTestCase):
     def setUp(self):
         self.module = load_script(SCRIPT)
         self.factory = self.module.TransformFactory(self.module.TransformService())
-        self.log = CaptureLog(self)
+        self.log = capture_log(self)
 
     def test_knownTransform(self):
         """A transform with an xform_ method is applied to the poem."""
@@ -107,7 +94,7 @@ class TransformProtocolTests(SynchronousTestCase):
         self.module = load_script(SCRIPT)
         self.factory = self.module.TransformFactory(self.module.TransformService())
         self.clock = task.Clock()
-        self.log = CaptureLog(self)
+        self.log = capture_log(self)
 
     def connect(self):
         return connect_protocol(self.factory, self.clock)
@@ -159,7 +146,7 @@ class TransformProtocolTests(SynchronousTestCase):
     def test_badRequests(self):
         """Each bad request closes its connection with no reply and one log line."""
         for name, request in BAD_REQUESTS.items():
-            del self.log.messages[:]
+            self.log.clear()
             proto, transport = self.connect()
 
             proto.dataReceived(request)
