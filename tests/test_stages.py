@@ -1,0 +1,153 @@
+"""Each stage differs from the one before it by its lesson, and nothing else.
+
+STAGES lists consecutive stages of the tutorial (and, from the exercise
+answers, each answer beside the stage it was copied from) with the
+definitions the step is allowed to change: the lesson. Everything else the
+two files define must be identical, byte for byte, so that `diff -u` of the
+two files shows the lesson and nothing more. See tests/stages.py for what
+counts as a definition.
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.stages import IMPORTS, MAIN_GUARD, changed_definitions
+
+# (earlier file, later file, the definitions the later one changes, adds or drops)
+STAGES = [
+    # Part 13: client 6 adds the transformation client and its use in poetry_main.
+    (
+        "twisted-client-4/get-poetry.py",
+        "twisted-client-6/get-poetry.py",
+        {
+            IMPORTS,
+            "TransformClientFactory",
+            "TransformClientProtocol",
+            "TransformProxy",
+            "parse_args",
+            "poetry_main",
+            "poetry_main.got_poem",
+            "poetry_main.poem_done",
+            "poetry_main.poem_failed",
+            "poetry_main.try_to_cummingsify",
+        },
+    ),
+    # Part 17: client 7 replaces the callbacks with an inlineCallbacks generator.
+    (
+        "twisted-client-6/get-poetry.py",
+        "twisted-client-7/get-poetry.py",
+        {
+            "poetry_main",
+            "poetry_main.get_transformed_poem",
+            "poetry_main.got_poem",
+            "poetry_main.poem_done",
+            "poetry_main.poem_failed",
+            "poetry_main.try_to_cummingsify",
+        },
+    ),
+    # Part 18: client 8 stops the reactor from a DeferredList.
+    (
+        "twisted-client-7/get-poetry.py",
+        "twisted-client-8/get-poetry.py",
+        {"poetry_main", "poetry_main.poem_done"},
+    ),
+    # Part 14: proxy 2.0 returns succeed(poem) instead of using maybeDeferred.
+    (
+        "twisted-server-1/poetry-proxy.py",
+        "twisted-server-2/poetry-proxy.py",
+        {
+            IMPORTS,
+            "PoetryProxyProtocol",
+            "PoetryProxyProtocol.connectionMade",
+            "ProxyService",
+            "ProxyService.get_poem",
+        },
+    ),
+    # Part 14, exercise 3: the single-flight proxy's list of waiters.
+    (
+        "twisted-server-2/poetry-proxy.py",
+        "twisted-server-2/poetry-proxy-waiters.py",
+        {
+            "ProxyService",
+            "ProxyService.fetch_failed",
+            "ProxyService.get_poem",
+            "ProxyService.set_poem",
+            "main",
+        },
+    ),
+    # Part 11, exercise 3: the slow server sends the poem piece by piece.
+    (
+        "twisted-server-1/fastpoetry.py",
+        "twisted-server-1/slowpoetry.py",
+        {
+            IMPORTS,
+            "PoetryFactory",
+            "PoetryFactory.__init__",
+            "PoetryProtocol",
+            "PoetryProtocol.callLater",
+            "PoetryProtocol.connectionLost",
+            "PoetryProtocol.connectionMade",
+            "PoetryProtocol.sendPoetry",
+            "main",
+            "parse_args",
+        },
+    ),
+    # Part 16: the fast server as a tac file: a service holds the poem.
+    (
+        "twisted-server-1/fastpoetry.py",
+        "twisted-server-3/fastpoetry.py",
+        {
+            IMPORTS,
+            MAIN_GUARD,
+            "PoetryFactory",
+            "PoetryFactory.__init__",
+            "PoetryProtocol",
+            "PoetryProtocol.connectionMade",
+            "PoetryService",
+            "application",
+            "backlog",
+            "factory",
+            "iface",
+            "main",
+            "parse_args",
+            "poetry_file",
+            "poetry_service",
+            "port",
+            "tcp_service",
+            "top_service",
+        },
+    ),
+    # Part 16: the tac file as a plugin: options instead of a configuration block.
+    (
+        "twisted-server-3/fastpoetry.py",
+        "twisted/plugins/fastpoetry_plugin.py",
+        {
+            IMPORTS,
+            "Options",
+            "PoetryServiceMaker",
+            "application",
+            "backlog",
+            "factory",
+            "iface",
+            "poetry_file",
+            "poetry_service",
+            "port",
+            "service_maker",
+            "tcp_service",
+            "top_service",
+        },
+    ),
+]
+
+
+class StageTests(SynchronousTestCase):
+    """Every pair of consecutive stages differs only where its lesson says."""
+
+    def test_onlyTheLessonChanges(self):
+        """The definitions that differ between two stages are exactly the lesson's."""
+        for earlier, later, lesson in STAGES:
+            with self.subTest(earlier=earlier, later=later):
+                self.assertEqual(
+                    changed_definitions(earlier, later),
+                    sorted(lesson),
+                    f"diff -u {earlier} {later}",
+                )
