@@ -7,7 +7,9 @@ for a line of output (never a sleep) and stop the child at clean-up.
 """
 
 import importlib.util
+import io
 import sys
+from dataclasses import dataclass
 
 from twisted.internet import defer, protocol
 from twisted.internet.address import IPv4Address
@@ -32,6 +34,45 @@ def load_script(path):
         spec.loader.exec_module(module)
         _loaded[path] = module
     return _loaded[path]
+
+
+@dataclass
+class Completed:
+    """How a script's main function ended when run in this process."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run_in_process(main, *argv, reactor=None):
+    """Run a script's `main` here, as if typed on the command line with `argv`.
+
+    sys.argv, sys.stdout and sys.stderr are replaced during the call; with
+    `reactor`, that object also stands in for the global reactor, which the
+    scripts import late. SystemExit is caught and turned into an exit code,
+    as Python would (a message goes to stderr and means status 1).
+    """
+    import twisted.internet
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    saved = sys.argv, sys.stdout, sys.stderr, twisted.internet.__dict__.get("reactor")
+    sys.argv, sys.stdout, sys.stderr = ["script", *map(str, argv)], stdout, stderr
+    if reactor is not None:
+        twisted.internet.reactor = reactor
+    try:
+        main()
+        code = 0
+    except SystemExit as stop:
+        code = stop.code
+    finally:
+        sys.argv, sys.stdout, sys.stderr, real_reactor = saved
+        if reactor is not None:
+            twisted.internet.reactor = real_reactor
+    if isinstance(code, str):
+        print(code, file=stderr)
+        code = 1
+    return Completed(code or 0, stdout.getvalue(), stderr.getvalue())
 
 
 def read_poem(name):

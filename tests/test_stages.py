@@ -38,8 +38,6 @@ STAGES = [
         {
             "poetry_main",
             "poetry_main.get_transformed_poem",
-            "poetry_main.got_poem",
-            "poetry_main.poem_done",
             "poetry_main.poem_failed",
             "poetry_main.try_to_cummingsify",
         },

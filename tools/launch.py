@@ -21,8 +21,9 @@ from twisted.internet import defer, error, protocol
 ROOT = Path(__file__).resolve().parent.parent
 POETRY = ROOT / "poetry"
 
-# "... on IPv4Address(type='TCP', host='127.0.0.1', port=41235)."
-SERVING = re.compile(rb"port=(\d+)\)\.\r?\n")
+# "... on IPv4Address(type='TCP', host='127.0.0.1', port=41235)." (an
+# IPv6Address has more fields after the port)
+SERVING = re.compile(rb"Address\(type='TCP', host='[^']*', port=(\d+)[,)].*\.\r?\n")
 # twistd's log line from twisted/internet/tcp.py: "PoetryFactory starting on 41235"
 TWISTD_STARTING = re.compile(rb"starting on (\d+)\r?\n")
 # How long a stopped child gets between SIGTERM and SIGKILL.
