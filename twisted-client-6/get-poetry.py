@@ -248,6 +248,8 @@ class DownloadGuard(policies.TimeoutFactory):
 
     def __init__(self, factory):
         super().__init__(factory, self.timeout)
+        # One download per factory: no "Starting factory" lines for each.
+        factory.noisy = False
         self.received = 0
         self.problem = None
 
@@ -279,17 +281,19 @@ class DownloadGuard(policies.TimeoutFactory):
         super().clientConnectionLost(connector, self.explain(reason))
 
     def explain(self, reason):
-        if self.problem is not None:
-            what = self.problem
-        elif reason.check(error.ConnectionDone):
-            # A clean close after a poem fired the Deferred already.
+        if self.problem is None and reason.check(error.ConnectionDone):
+            if self.received:
+                return reason  # a clean close after a poem: nothing went wrong
             what = "Connection closed before any poem arrived."
+        elif self.problem is not None:
+            what = self.problem
         elif reason.check(error.ConnectionLost):
             from twisted.internet import reactor
 
             # When the reactor stops (Ctrl-C), it closes every connection.
             how = "Connection broke" if reactor.running else "Interrupted"
-            what = f"{how} after {self.received} bytes."
+            when = f"after {self.received} bytes" if self.received else "at once"
+            what = f"{how} {when}."
         else:
             what = reason.getErrorMessage()
         return Failure(DownloadFailed(f"{self.server}: {what}"))
