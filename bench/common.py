@@ -34,6 +34,8 @@ SLOW_DELAY = 1.0  # seconds slowpoetry.py waits before it closes
 # Requests per round at each concurrency, and the most a round may take.
 COUNTS = {1: 1500, 16: 8000, 128: 10000, 1024: 20480}
 ROUND_SECONDS = 15.0
+# Requests at concurrency 16 to each server before the rounds start.
+WARM_UP = 500
 
 # The generated large poem (the large and herd scenarios).
 LARGE_SIZE = 8 * 1024 * 1024
@@ -253,7 +255,7 @@ async def measure_rates(
             await load.hammer(
                 server.port,
                 concurrency=16,
-                count=500,
+                count=WARM_UP,
                 seconds=10,
                 expect=expect,
                 request=request,

@@ -1,6 +1,6 @@
 """`make bench`: the tutorial's servers under load, beside plain asyncio doing the same job.
 
-    python -m bench                          # every scenario, about 6 minutes
+    python -m bench                          # every scenario, 4 to 7 minutes
     python -m bench --json bench.json        # also write every round to a file
     python -m bench --only fastpoetry,herd --rounds 5
 

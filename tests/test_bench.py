@@ -358,6 +358,21 @@ class VariantTests(SynchronousTestCase):
         self.assertTrue(server.argv[2].endswith("bench/twisted_on.py"))
         self.assertEqual(server.argv[3], "asyncio")
 
+    def test_everyVariantOnEveryReactor(self):
+        """twisted_servers runs each variant on each reactor, skipping missing scripts."""
+        variants = [
+            common.Variant("twisted", "twisted-server-1/fastpoetry.py"),
+            common.Variant("b50", "twisted-server-1/fastpoetry.py", ("--backlog", 50)),
+            common.Variant("later", "no-such-dir/fastpoetry.py"),
+        ]
+
+        servers = common.twisted_servers(variants, ["default", "poll"], "poem.txt")
+
+        self.assertEqual(
+            [s.label for s in servers],
+            ["twisted", "twisted on poll", "b50", "b50 on poll"],
+        )
+
     def test_largePoemWrittenOnce(self):
         """The large poem has the asked size and is written once per run."""
         ctx = common.Context(Path(self.mktemp()))

@@ -156,7 +156,7 @@ def report(rounds, targeted, clients, size, seconds):
         )
     poem = f"{size / 2**20:g} MiB poem"
     table = Table(
-        f"herd: {clients} clients at once on a cold cache, a {poem},"
+        f"herd: {clients} clients at once on a cold cache, {poem},"
         " each proxy in front of fastpoetry.py",
         [
             "proxy",

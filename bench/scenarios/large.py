@@ -58,7 +58,7 @@ async def run(ctx):
             ]
         )
     table = Table(
-        f"fastpoetry.py with a {LARGE_SIZE // 2**20} MiB generated poem,"
+        f"fastpoetry.py with an {LARGE_SIZE // 2**20} MiB generated poem,"
         " byte count checked",
         ["server", "conc", "MB/s", "×asyncio", "max ms", "lost", "CPU ms/poem"],
         rows,

@@ -97,7 +97,7 @@ async def run(ctx):
             "start MiB",
             f"{FIRST:,} conns MiB",
             f"{TOTAL:,} conns MiB",
-            f"growth {FIRST // 1000}k→{TOTAL // 1000}k KiB",
+            f"growth {FIRST:,}→{TOTAL:,} KiB",
             "lost",
         ],
         rows,
