@@ -27,9 +27,11 @@ from bench.common import (
     twisted_servers,
 )
 
+TRANSFORM = "twisted-server-1/transformedpoetry.py"
+
 # The scripts measured, one a line; each runs on every reactor of --reactors.
 VARIANTS = [
-    Variant("twisted", "twisted-server-1/transformedpoetry.py"),
+    Variant("twisted", TRANSFORM),
 ]
 
 POEM = "poetry/science.txt"
