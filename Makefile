@@ -18,8 +18,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python tools/trial_summary.py tests
 
-# The servers under load beside plain asyncio and uvloop (bench/, about two
-# minutes). Options go through BENCH_ARGS, e.g.
+# The servers under load beside plain asyncio and uvloop (4 to 7 minutes; see
+# bench/README.md). Options go through BENCH_ARGS, e.g.
 #   make bench BENCH_ARGS="--json bench/results/run.json --only fastpoetry"
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
