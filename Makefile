@@ -52,9 +52,10 @@ $(BENCH_STAMP): $(STAMP)
 	touch $@
 
 # npm ci installs exactly the versions in package-lock.json, into a fresh
-# node_modules; it runs again whenever the lock file is newer than the install.
+# node_modules (tools/figures/.npmrc keeps versions exact and npm quiet); it
+# runs again whenever the lock file is newer than the install.
 $(FIGURES_STAMP): $(FIGURES)/package-lock.json $(FIGURES)/package.json
-	cd $(FIGURES) && npm ci --no-audit --no-fund --no-update-notifier
+	cd $(FIGURES) && npm ci
 	touch $@
 
 clean:
