@@ -332,8 +332,10 @@ class Options(usage.Options):
 
     def _checkLogFile(self):
         """What keeps twistd from writing its log file, if anything."""
-        twistd = self.parent or {}
-        logfile = twistd.get("logfile")
+        twistd = self.parent
+        if twistd is None or "logfile" not in twistd:
+            return None  # not twistd (twist, or a test): nothing to check
+        logfile = twistd["logfile"]
         if logfile is None and not twistd.get("nodaemon"):
             logfile = "twistd.log"
         if logfile in (None, "-"):
