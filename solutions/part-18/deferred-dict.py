@@ -40,12 +40,15 @@ numbers, (host, port) pairs.
   Deferred that can never fire is a hang, and "no input succeeded" already
   gives the full dict when there are inputs.
 * Cancelling the DeferredDict before it has fired cancels each input that
-  has not fired yet. Those inputs then fail (usually with CancelledError)
-  and are reported like any other failure, so the DeferredDict fires with
-  its dict, or with a FirstKeyError under fireOnOneErrback. If it has still
-  not fired after that (an input whose canceller left it waiting), it fails
-  with CancelledError, as any cancelled Deferred does. Cancelling after it
-  has fired does nothing.
+  has not reported to it yet. Those inputs then fail (usually with
+  CancelledError) and are reported like any other failure, so the
+  DeferredDict fires with its dict, or with a FirstKeyError under
+  fireOnOneErrback. If it has still not fired after that (an input left
+  waiting, say a paused one), it fails with CancelledError, as any
+  cancelled Deferred does. Inputs that have reported are left alone:
+  cancelling one of those would reach whatever was chained onto it since,
+  work the DeferredDict does not own (DeferredList.cancel cancels every
+  input, and does reach it). Cancelling after it has fired does nothing.
 
 How it is built
 ---------------
