@@ -13,6 +13,7 @@ from pathlib import Path
 from twisted.internet import defer
 from twisted.internet.testing import StringTransport
 from twisted.protocols.basic import NetstringReceiver
+from twisted.trial.reporter import TestResult
 from twisted.trial.runner import TestLoader
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -104,6 +105,34 @@ def _flatten(suite):
             yield from _flatten(test)
         else:
             yield test
+
+
+# -- exercise 2: a pitfall the documentation warns about -------------------
+
+
+class SynchronousTestCaseTests(SynchronousTestCase):
+    """A SynchronousTestCase never waits for a Deferred its test returns."""
+
+    def run_case(self, method):
+        """Run `method` as the one test of a SynchronousTestCase; return the result."""
+        # Defined here, not at module level, so that trial does not collect it.
+        case = type("Example", (SynchronousTestCase,), {"test_it": method})
+        result = TestResult()
+        case("test_it").run(result)
+        return result
+
+    def test_returnedDeferredIsNotWaitedFor(self):
+        """A returned Deferred that never fires passes: nothing waited for it."""
+        result = self.run_case(lambda self: defer.Deferred())
+
+        self.assertTrue(result.wasSuccessful())
+        self.assertEqual(result.successes, 1)
+
+    def test_successResultOfInsists(self):
+        """successResultOf on a Deferred without a result fails the test instead."""
+        result = self.run_case(lambda self: self.successResultOf(defer.Deferred()))
+
+        self.assertEqual(len(result.failures), 1)
 
 
 # -- exercise 4: what Twisted's own tests teach, shown on our code ----------

@@ -161,6 +161,27 @@ class DeferredListSourceTests(SynchronousTestCase):
             [defer.CancelledError, defer.CancelledError],
         )
 
+    def test_cancellerErrorsAreLogged(self):
+        """A canceller that raises is logged and skipped; the others are still cancelled."""
+        cancelled = []
+
+        def broken(d):
+            raise ZeroDivisionError("a broken canceller")
+
+        d1, d2 = defer.Deferred(broken), cancellable(cancelled, "d2")
+        dl = defer.DeferredList([d1, d2], consumeErrors=True)
+
+        dl.cancel()
+
+        self.assertEqual(cancelled, ["d2"])
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
+        # test that d1, whose canceller raised, was left unfired, so the
+        # DeferredList still waits for it
+        self.assertNoResult(d1)
+        self.assertNoResult(dl)
+        d1.callback("late")
+        self.assertEqual([ok for ok, _ in self.successResultOf(dl)], [True, False])
+
     def test_cancelReachesIntoFiredInputs(self):
         """cancel() cancels fired inputs too, reaching a Deferred chained after them."""
         cancelled = []
@@ -222,8 +243,14 @@ class DeferredListSourceTests(SynchronousTestCase):
 
         self.assertEqual(self.successResultOf(d), (1, "mirror 2"))
         self.assertEqual(cancelled, ["d1"])
-        # test that race handled the loser's CancelledError (nothing is logged)
+        # test that race's callbacks consumed both the loser's CancelledError
+        # and the winner's result
         self.assertIsNone(self.successResultOf(d1))
+        self.assertIsNone(self.successResultOf(d2))
+
+    def test_raceEmptyNeverFires(self):
+        """race of no Deferreds never fires."""
+        self.assertNoResult(defer.race([]))
 
     def test_raceAllFailedGivesFailureGroup(self):
         """race fails only when every input has, with a FailureGroup in input order."""
@@ -577,6 +604,23 @@ class DeferredDictTests(SynchronousTestCase):
         self.failureResultOf(d, defer.CancelledError)
         d1.unpause()  # its CancelledError reaches us now, and is ignored
         self.assertIsNone(self.successResultOf(d1))
+
+    def test_cancellerErrorsAreLogged(self):
+        """A canceller that raises is logged; the others are cancelled, and so is it."""
+        cancelled = []
+
+        def broken(d):
+            raise ZeroDivisionError("a broken canceller")
+
+        d1, d2 = defer.Deferred(broken), cancellable(cancelled, "d2")
+        d = self.DeferredDict({"broken": d1, "fine": d2}, consumeErrors=True)
+
+        d.cancel()
+
+        self.assertEqual(cancelled, ["d2"])
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
+        self.failureResultOf(d, defer.CancelledError)
+        d1.callback("late")  # ignored: the DeferredDict has fired
 
     def test_cancelAfterFiringDoesNothing(self):
         """Once it has fired, cancel() changes nothing and cancels nothing."""

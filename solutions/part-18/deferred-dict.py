@@ -44,8 +44,10 @@ numbers, (host, port) pairs.
   CancelledError) and are reported like any other failure, so the
   DeferredDict fires with its dict, or with a FirstKeyError under
   fireOnOneErrback. If it has still not fired after that (an input left
-  waiting, say a paused one), it fails with CancelledError, as any
-  cancelled Deferred does. Inputs that have reported are left alone:
+  waiting, say a paused one, or one whose canceller raised: that error is
+  logged, and the other inputs are still cancelled), it fails with
+  CancelledError, as any cancelled Deferred does. Inputs that have
+  reported are left alone:
   cancelling one of those would reach whatever was chained onto it since,
   work the DeferredDict does not own (DeferredList.cancel cancels every
   input, and does reach it). Cancelling after it has fired does nothing.
@@ -97,6 +99,7 @@ The keys come out in the order they went in, whichever input fired first.
 """
 
 from twisted.internet import defer
+from twisted.python import log
 from twisted.python.failure import Failure
 
 
@@ -165,7 +168,12 @@ class DeferredDict(defer.Deferred):
         """Cancel every input that has not reported yet."""
         pending = [d for k, d in self._deferreds.items() if k not in self.resultDict]
         for deferred in pending:
-            deferred.cancel()
+            try:
+                deferred.cancel()
+            except Exception:
+                # Someone else's canceller failed: say so, and go on
+                # cancelling the rest (DeferredList does the same).
+                log.err(None, "An input's canceller raised")
 
 
 def demo():
