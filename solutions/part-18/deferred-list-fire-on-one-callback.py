@@ -8,9 +8,11 @@ the list won. Later results change nothing.
 
 When to use it: the same request sent to several mirrors, or the same poem
 asked of several servers, where any one answer will do and the first to
-arrive wins. (Cancel the DeferredList's inputs once you have your answer if
-the others are still running.) Add fireOnOneErrback=True as well when a
-failure from any of them means none of the answers can be trusted.
+arrive wins. The others go on running; cancel them yourself once you have
+your answer (cancelling a DeferredList that has fired does nothing).
+defer.race does the same job and cancels the losers for you. Add
+fireOnOneErrback=True as well when a failure from any of them means none of
+the answers can be trusted.
 
 Run from the repository root:
 
