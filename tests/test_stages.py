@@ -141,6 +141,31 @@ STAGES = [
             "top_service",
         },
     ),
+    # Exercise answers, Parts 15-18
+    # Part 15, exercise 1: one assertion of the example tests broken on purpose.
+    (
+        "tests/test_poetry.py",
+        "solutions/part-15/test_poetry_broken.py",
+        {"PoetryTestCase", "PoetryTestCase.test_client"},
+    ),
+    # Part 18, exercise 2: the first Deferred to succeed fires the list.
+    (
+        "deferred-list/deferred-list-4.py",
+        "solutions/part-18/deferred-list-fire-on-one-callback.py",
+        {"d"},
+    ),
+    # Part 18, exercise 2: the first Deferred to fail fails the list.
+    (
+        "deferred-list/deferred-list-5.py",
+        "solutions/part-18/deferred-list-fire-on-one-errback.py",
+        {"d", "got_failure"},
+    ),
+    # Part 18, exercise 3: a DeferredList of two DeferredLists.
+    (
+        "deferred-list/deferred-list-5.py",
+        "solutions/part-18/deferred-list-nested.py",
+        {"d", "d3", "d4", "first", "second"},
+    ),
 ]
 
 
