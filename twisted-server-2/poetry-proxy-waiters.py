@@ -281,8 +281,11 @@ class GuardedConnection(policies.ProtocolWrapper):
 
     def readConnectionLost(self):
         # The client has finished sending (netcat -N, socat): go on sending
-        # to it. Without this method Twisted would close the connection.
-        pass
+        # to it (without this method Twisted would close the connection),
+        # and tell the lesson's protocol, if it wants to know.
+        halfCloseable = IHalfCloseableProtocol(self.wrappedProtocol, None)
+        if halfCloseable is not None:
+            halfCloseable.readConnectionLost()
 
     def writeConnectionLost(self):
         pass
@@ -303,7 +306,7 @@ class ServerGuard(policies.WrappingFactory):
     """
 
     protocol = GuardedConnection
-    # Written here once; main() passes the command line's value.
+    # The default, written here once; a server passes its own setting.
     timeout = 60.0
     # File descriptors left for the process itself (standard streams, the
     # reactor, the listening socket, log files) out of its limit.
@@ -334,7 +337,7 @@ class ServerGuard(policies.WrappingFactory):
         if self.timeout:
             from twisted.internet import reactor
 
-            self.sweeper = task.LoopingCall(self.sweep)
+            self.sweeper = task.LoopingCall.withCount(self.sweep)
             self.sweeper.clock = self.clock or reactor
             self.sweeper.start(self.timeout / 4, now=False)
 
@@ -343,8 +346,9 @@ class ServerGuard(policies.WrappingFactory):
             self.sweeper.stop()
             self.sweeper = None
 
-    def sweep(self):
-        self.tick += 1
+    def sweep(self, quarters):
+        # More than one quarter if the reactor was busy for that long.
+        self.tick += quarters
         for p in list(self.protocols):
             if self.tick - p.lastProgress > 4:
                 peer = p.getPeer()
