@@ -432,6 +432,17 @@ class SharedReactorTests(unittest.TestCase):
         self.poem = read_poem("science.txt")
         self.poetry_port = listen(self, fastpoetry.PoetryFactory(self.poem))
 
+    def test_listeningPortIsOneMoreReader(self):
+        """Each listening port is one more reader in the reactor's loop."""
+        from twisted.internet import reactor
+
+        listening = reactor.listenTCP(
+            0, protocol.Factory.forProtocol(_Crash), interface="127.0.0.1"
+        )
+        self.addCleanup(listening.stopListening)
+
+        self.assertIn(listening, reactor.getReaders())
+
     @defer.inlineCallbacks
     def test_exceptionClosesOnlyItsConnection(self):
         """An exception in one service's protocol is logged, and closes only that

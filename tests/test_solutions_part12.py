@@ -1,7 +1,7 @@
 """Part 12, exercises 1 and 5: bad netstrings, and a blocking client.
 
-Exercise 1 is a written answer (solutions/README.md, "NetstringReceiver and
-bad or huge netstrings"); the first tests back each claim it makes about
+Exercise 1 is a written answer (solutions/README.md, "Part 12, exercise 1:
+bad and huge netstrings"); the first tests back each claim it makes about
 twisted/protocols/basic.py, through our own TransformProtocol. Exercise 5
 is solutions/part-12/sync-transform-client.py: its netstring reading is
 tested on a socket pair, then the script runs against real servers.

@@ -1,9 +1,9 @@
 """Part 13, exercises 4 and 5: a callback or errback that returns a Deferred.
 
 Exercise 4 is solutions/part-13/defer-10-errback.py, run as a learner runs
-it. Exercise 5 is a written answer (solutions/README.md, "Where a Deferred
-waits for a Deferred"); the tests below back each claim it makes about
-Deferred._runCallbacks in twisted/internet/defer.py.
+it. Exercise 5 is a written answer (solutions/README.md, "Part 13,
+exercise 5: where a Deferred waits for a Deferred"); the tests below back
+each claim it makes about Deferred._runCallbacks in twisted/internet/defer.py.
 """
 
 import gc

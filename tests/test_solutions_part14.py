@@ -3,8 +3,8 @@
 Exercise 1 is solutions/part-14/defer-11-prefailed.py, run as a learner
 runs it, and the note in solutions/README.md on defer.fail, backed by the
 tests of FailTests. Exercise 5 is a written answer (solutions/README.md,
-"Can a Deferred fire while we add its callbacks?"), backed by
-NoFiringMidwayTests.
+"Part 14, exercise 5: can a Deferred fire while we add its callbacks?"),
+backed by NoFiringMidwayTests.
 """
 
 import threading

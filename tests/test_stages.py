@@ -136,6 +136,21 @@ STAGES = [
             "top_service",
         },
     ),
+    # Exercise answers, Parts 11-14
+    # Part 13, exercise 4: an errback that returns a Deferred, beside the
+    # callback that does.
+    (
+        "twisted-deferred/defer-10.py",
+        "solutions/part-13/defer-10-errback.py",
+        {"errback_2_async", "errback_3"},
+    ),
+    # Part 14, exercise 1: Deferreds that have failed before callbacks are
+    # added ("d" is rebound by defer.fail in the new examples).
+    (
+        "twisted-deferred/defer-11.py",
+        "solutions/part-14/defer-11-prefailed.py",
+        {IMPORTS, "d", "errback_1"},
+    ),
 ]
 
 
