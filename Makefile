@@ -7,8 +7,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
+FIGURES := tools/figures
+FIGURES_STAMP := $(FIGURES)/node_modules/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench figures figures-deps clean
 
 demo: $(STAMP)
 	$(BIN)/python -W error::DeprecationWarning tools/demo.py
@@ -18,11 +20,19 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python tools/trial_summary.py tests
 
-# The servers under load beside plain asyncio and uvloop (bench/, about two
-# minutes). Options go through BENCH_ARGS, e.g.
+# The servers under load beside plain asyncio and uvloop (4 to 7 minutes; see
+# bench/README.md). Options go through BENCH_ARGS, e.g.
 #   make bench BENCH_ARGS="--json bench/results/run.json --only fastpoetry"
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Every ```mermaid block in docs/*.md parsed by Mermaid itself, under node
+# (tools/figures/check.mjs); a diagram GitHub could not draw fails here.
+figures: $(FIGURES_STAMP)
+	node $(FIGURES)/check.mjs docs/*.md
+
+# Only the npm install (the test of the checker uses this target too).
+figures-deps: $(FIGURES_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -39,6 +49,13 @@ $(STAMP): pyproject.toml
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	touch $@
+
+# npm ci installs exactly the versions in package-lock.json, into a fresh
+# node_modules (tools/figures/.npmrc keeps versions exact and npm quiet); it
+# runs again whenever the lock file is newer than the install.
+$(FIGURES_STAMP): $(FIGURES)/package-lock.json $(FIGURES)/package.json
+	cd $(FIGURES) && npm ci
 	touch $@
 
 clean:

@@ -1,4 +1,4 @@
-"""`python -m bench` runs the benchmarks; see bench/run.py."""
+"""`python -m bench` runs the benchmarks; see bench/run.py and bench/README.md."""
 
 import sys
 

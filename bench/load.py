@@ -3,8 +3,11 @@
 `hammer()` keeps `concurrency` clients busy: each connects, optionally sends
 a request, reads until the server closes, checks what it got, and starts
 again, until `count` requests have been started or `seconds` have passed.
-A request that fails to connect, is reset, gets the wrong reply or is still
-unanswered when the round's time is up counts as lost.
+A request that fails to connect, is reset, gets a short or wrong reply, or
+is still unanswered when the round's time is up counts as lost, by kind:
+the error's name ("ConnectionRefusedError", "ConnectionResetError", ...),
+"short reply" (closed before the expected size), "wrong reply" or
+"unanswered".
 """
 
 import asyncio
@@ -19,7 +22,7 @@ class Round:
     """What one round of requests measured."""
 
     requests: int = 0  # answered and verified
-    lost: int = 0  # refused, reset, wrong reply, or never answered
+    lost: int = 0  # refused, reset, short or wrong reply, or never answered
     seconds: float = 0.0  # wall time of the round
     bytes: int = 0  # bytes received in verified replies
     latencies: list = field(default_factory=list)  # seconds, one per request
@@ -92,17 +95,27 @@ async def hammer(
             in_flight += 1
             done = loop.create_future()
             t0 = time.perf_counter()
+            transport = None
             try:
-                _, proto = await loop.create_connection(factory_for(done), HOST, port)
+                transport, proto = await loop.create_connection(
+                    factory_for(done), HOST, port
+                )
                 exc = await done
             except OSError as e:
                 in_flight -= 1
                 result.lose(type(e).__name__)
                 continue
+            except asyncio.CancelledError:
+                # The round's time is up: hang up rather than keep reading.
+                if transport is not None:
+                    transport.abort()
+                raise
             in_flight -= 1
             latency = time.perf_counter() - t0
             if exc is not None:
                 result.lose(type(exc).__name__)
+            elif proto.size < size:
+                result.lose("short reply")
             elif proto.size != size or (keep and b"".join(proto.chunks) != expect):
                 result.lose("wrong reply")
             else:
@@ -132,8 +145,13 @@ async def hammer(
     return result
 
 
-async def burst(port, clients, *, seconds, expect):
+async def burst(port, clients, *, seconds, expect, on_tick=None):
     """`clients` connect at the same moment, once each; return a Round."""
     return await hammer(
-        port, concurrency=clients, count=clients, seconds=seconds, expect=expect
+        port,
+        concurrency=clients,
+        count=clients,
+        seconds=seconds,
+        expect=expect,
+        on_tick=on_tick,
     )

@@ -10,7 +10,8 @@ They exist only to be measured in the same run as the Twisted servers.
     python bench/reference.py client 10001 10002 10003        # like client 8: fetch, transform
 
 Add --uvloop to run on uvloop's event loop instead of asyncio's own.
-Servers print "Serving ... on ... port=NNN)." like the Twisted ones.
+Servers print "Serving ... on ... port=NNN)." like the Twisted ones, and the
+proxy "Fetching poem from server." each time it starts a fetch, as they do.
 """
 
 import argparse
@@ -83,6 +84,8 @@ class ProxyService:
             future.set_result(self.poem)
             return future
         if self.fetching is None:
+            # The Twisted proxies' line, so the herd scenario counts fetches alike.
+            print("Fetching poem from server.", flush=True)
             self.fetching = asyncio.ensure_future(fetch(self.host, self.port))
             self.fetching.add_done_callback(self._fetched)
         self.fetching.add_done_callback(lambda done: _copy(done, future))

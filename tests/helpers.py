@@ -7,11 +7,14 @@ for a line of output (never a sleep) and stop the child at clean-up.
 """
 
 import importlib.util
+import io
 import shlex
 import sys
+from dataclasses import dataclass
 
 from twisted.internet import defer, protocol
 from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
@@ -35,19 +38,69 @@ def load_script(path):
     return _loaded[path]
 
 
+@dataclass
+class Completed:
+    """How a script's main function ended when run in this process."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run_in_process(main, *argv, reactor=None):
+    """Run a script's `main` here, as if typed on the command line with `argv`.
+
+    sys.argv, sys.stdout and sys.stderr are replaced during the call; with
+    `reactor`, that object also stands in for the global reactor, which the
+    scripts import late. SystemExit is caught and turned into an exit code,
+    as Python would (a message goes to stderr and means status 1).
+    """
+    import twisted.internet
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    # argparse names the program after sys.argv[0], as when it is typed.
+    program = main.__globals__.get("__file__", "script")
+    saved = sys.argv, sys.stdout, sys.stderr, twisted.internet.__dict__.get("reactor")
+    sys.argv, sys.stdout, sys.stderr = [program, *map(str, argv)], stdout, stderr
+    if reactor is not None:
+        twisted.internet.reactor = reactor
+    try:
+        main()
+        code = 0
+    except SystemExit as stop:
+        code = stop.code
+    finally:
+        sys.argv, sys.stdout, sys.stderr, real_reactor = saved
+        if reactor is not None:
+            twisted.internet.reactor = real_reactor
+    if isinstance(code, str):
+        print(code, file=stderr)
+        code = 1
+    return Completed(code or 0, stdout.getvalue(), stderr.getvalue())
+
+
 def read_poem(name):
     """The bytes of poetry/<name>, exactly as a server should send them."""
     return (ROOT / "poetry" / name).read_bytes()
 
 
-class _Collect(protocol.Protocol):
-    """Send some bytes on connect, collect everything until the peer closes."""
+class Receiver(protocol.Protocol):
+    """A test client: sends some bytes on connect, keeps everything until the close.
 
-    def __init__(self, send, half_close, abort):
+    `done` fires with (the bytes received, whether the close was clean). With
+    `half_close`, it shuts down its sending side after sending, as netcat -N
+    does; with `abort`, it resets the connection at once; with `pause`, it
+    stops reading after the first bytes (`started` fires then), like a slow
+    reader, until `transport.resumeProducing()`.
+    """
+
+    def __init__(self, send=None, half_close=False, abort=False, pause=False):
         self.send = send
         self.half_close = half_close
         self.abort = abort
-        self.received = b""
+        self.pause = pause
+        self.received = bytearray()
+        self.started = defer.Deferred()
         self.done = defer.Deferred()
 
     def connectionMade(self):
@@ -55,14 +108,33 @@ class _Collect(protocol.Protocol):
             self.transport.write(self.send)
         if self.abort:
             self.transport.abortConnection()
-        elif self.send is not None and self.half_close:
+        elif self.half_close:
             self.transport.loseWriteConnection()
 
     def dataReceived(self, data):
         self.received += data
+        if not self.started.called:
+            self.started.callback(self)
+            if self.pause:
+                self.transport.pauseProducing()
 
     def connectionLost(self, reason):
-        self.done.callback(self.received)
+        clean = reason.check(ConnectionDone) is not None
+        self.done.callback((bytes(self.received), clean))
+
+
+def connect_receiver(port, host="127.0.0.1", **options):
+    """Connect a Receiver with `options` to `port` and return it."""
+    from twisted.internet import reactor
+
+    client = Receiver(**options)
+    protocol.ClientCreator(reactor, lambda: client).connectTCP(host, port)
+    return client
+
+
+def receive(port, send=None, **options):
+    """Connect, send `send`, fire with (bytes received, whether the close was clean)."""
+    return connect_receiver(port, send=send, **options).done
 
 
 def exchange(port, send=None, *, half_close=False, abort=False, host="127.0.0.1"):
@@ -72,12 +144,8 @@ def exchange(port, send=None, *, half_close=False, abort=False, host="127.0.0.1"
     With `half_close`, our side shuts down writing after sending, the way
     netcat does on end of input.
     """
-    from twisted.internet import reactor
-
-    client = _Collect(send, half_close, abort)
-    connected = protocol.ClientCreator(reactor, lambda: client).connectTCP(host, port)
-    connected.addCallback(lambda _: client.done)
-    return connected
+    done = connect_receiver(port, host, send=send, half_close=half_close, abort=abort)
+    return done.done.addCallback(lambda result: result[0])
 
 
 def fetch(port, host="127.0.0.1"):

@@ -7,204 +7,390 @@ between the scripts (a message, the example command line in the help). The
 tests a single script needs stay in that script's module.
 """
 
+import os
 import re
 from pathlib import PurePosixPath
 
 from twisted.internet import defer
+from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.protocol import ServerFactory
+from twisted.internet.testing import MemoryReactorClock
+from twisted.python.failure import Failure
 
 from tests.helpers import (
+    ROOT,
     assert_printed,
+    exchange,
     free_port,
     listen,
-    listen_silent,
+    load_script,
     lowered,
     poem,
     poem_text,
+    read_poem,
+    run_in_process,
     serve_poems,
     serve_transforms,
 )
 
 
-class ClientUsageMixin:
-    """A poetry client's command line: help without an address, bad input refused."""
+class ClientCommandLineMixin:
+    """A poetry client's command line, parsed in this process: help, bad input refused."""
 
     CLIENT = None  # the script, e.g. "twisted-client-4/get-poetry.py"
     VERSION = None  # from its header line, e.g. "4.0 (Part 8, run again in Part 14)"
     EXAMPLE = None  # the addresses its docstring's command gives, e.g. "10000"
 
-    @defer.inlineCallbacks
+    def parse(self, *argv):
+        """Run the client's parse_args on `argv`; return how it ended."""
+        return run_in_process(load_script(self.CLIENT).parse_args, *argv)
+
     def test_noAddress(self):
-        """With no address the client prints its help and exits with status 2."""
-        proc = yield self.run_script(self.CLIENT)
+        """With no address the client prints its help on stderr and exits with 2."""
+        result = self.parse()
 
-        self.assertEqual(proc.exit_code, 2)
+        self.assertEqual(result.exit_code, 2)
         self.assertIn(
-            f"Get Poetry Now! client, Twisted version {self.VERSION}", proc.stderr
+            f"Get Poetry Now! client, Twisted version {self.VERSION}", result.stderr
         )
-        self.assertIn(f"python {self.CLIENT} {self.EXAMPLE}", proc.stderr)
+        self.assertIn(f"python {self.CLIENT} {self.EXAMPLE}", result.stderr)
 
-    @defer.inlineCallbacks
+    def test_help(self):
+        """--help shows the example command and both limits, with their defaults."""
+        result = self.parse("--help")
+
+        self.assertEqual(result.exit_code, 0)
+        self.assertIn(f"python {self.CLIENT} {self.EXAMPLE}", result.stdout)
+        self.assertIn("(default: 60)", result.stdout)
+        self.assertIn("--max-poem-size", result.stdout)
+
     def test_badAddress(self):
         """A malformed address is a usage error naming it."""
-        proc = yield self.run_script(self.CLIENT, "10001", "poetry:server")
+        result = self.parse("10001", "poetry:server")
 
-        self.assertEqual(proc.exit_code, 2)
-        self.assertIn("invalid address 'poetry:server'", proc.stderr)
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("invalid address 'poetry:server'", result.stderr)
 
-    @defer.inlineCallbacks
     def test_badTimeout(self):
         """A time-out that is not positive is a usage error."""
-        proc = yield self.run_script(self.CLIENT, "--timeout", "0", "10001", "10002")
+        result = self.parse("--timeout", "0", "10001", "10002")
 
-        self.assertEqual(proc.exit_code, 2)
-        self.assertIn("--timeout must be more than 0, not 0.0", proc.stderr)
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("--timeout must be more than 0, not 0", result.stderr)
+
+    def test_badMaxPoemSize(self):
+        """A size limit below one byte is a usage error."""
+        result = self.parse("--max-poem-size", "0", "10001", "10002")
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("--max-poem-size must be at least 1, not 0", result.stderr)
 
 
-class ClientEndToEndMixin(ClientUsageMixin):
-    """A transforming client (6, 7 or 8) against real servers, each in its own process."""
+class FakeReactor(MemoryReactorClock):
+    """Stands in for the reactor in poetry_main: run() plays the test's scene."""
 
-    EXAMPLE = "10001 10002 10003"
+    def __init__(self, scene):
+        super().__init__()
+        self.scene = scene
+        self.stops = 0
+
+    def run(self):
+        self.running = True
+        self.scene()
+
+    def stop(self):
+        self.stops += 1
+
+
+class FakeTransformProxy:
+    """Stands in for TransformProxy: each xform returns a Deferred the test fires."""
+
+    def __init__(self):
+        self.address = None
+        self.requests = []
+
+    def __call__(self, host, port):
+        self.address = (host, port)
+        return self
+
+    def xform(self, xform_name, poem):
+        d = defer.Deferred()
+        self.requests.append((xform_name, poem, d))
+        return d
+
+
+class TransformingMainMixin:
+    """poetry_main of client 6, 7 or 8, with get_poetry, the proxy and the reactor faked.
+
+    The test fires every Deferred itself, inside the fake reactor's run(),
+    so it can look at what the client has done between two steps.
+    """
+
+    CLIENT = None
     # How the client starts its line for a poem that could not be downloaded:
     # client 6 prints "The poem download failed." and the reason, clients 7
     # and 8 "The poem download failed:".
     DOWNLOAD_FAILED = None
 
-    # A client run against loopback servers takes well under a second; the
-    # five-server test starts six servers first.
-    timeout = 20
+    def setUp(self):
+        self.module = load_script(self.CLIENT)
+        self.downloads = {}
+        self.proxy = FakeTransformProxy()
+        self.patch(self.module, "get_poetry", self.fake_get_poetry)
+        self.patch(self.module, "TransformProxy", self.proxy)
+        guard = self.module.DownloadGuard
+        self.patch(guard, "timeout", guard.timeout)
+        self.patch(guard, "max_size", guard.max_size)
+
+    def fake_get_poetry(self, host, port):
+        d = defer.Deferred()
+        self.downloads[(host, port)] = d
+        return d
+
+    def download(self, port):
+        return self.downloads[("127.0.0.1", port)]
+
+    def run_main(self, scene, *argv):
+        """Run poetry_main with `argv`; return how it ended."""
+        self.reactor = FakeReactor(scene)
+        return run_in_process(self.module.poetry_main, *argv, reactor=self.reactor)
+
+    def test_transformWaitsForDownload(self):
+        """The transformation is asked for once the poem is in; the result prints."""
+
+        def scene():
+            self.assertEqual(self.proxy.requests, [])
+            self.download(10002).callback(b"A POEM\n")
+
+            [(xform_name, poem, d)] = self.proxy.requests
+            self.assertEqual((xform_name, poem), ("cummingsify", b"A POEM\n"))
+            d.callback(b"a poem\n")
+
+        result = self.run_main(scene, "10001", "10002")
+
+        self.assertEqual(self.proxy.address, ("127.0.0.1", 10001))
+        self.assertEqual(result.stdout, "a poem\n\n")
+        self.assertEqual((result.stderr, result.exit_code), ("", 0))
+
+    def test_stopsAfterLastPoem(self):
+        """The reactor is stopped once, when the last poem is done."""
+
+        def scene():
+            self.download(10003).callback(b"B")
+            self.proxy.requests[0][2].callback(b"b")
+            self.assertEqual(self.reactor.stops, 0)
+
+            self.download(10002).errback(ConnectionRefusedError())
+            self.assertEqual(self.reactor.stops, 1)
+
+        self.run_main(scene, "10001", "10002", "10003")
+
+        self.assertEqual(self.reactor.stops, 1)
+
+    def test_downloadFailed(self):
+        """A failed download is reported, not transformed, and makes the status 1."""
+
+        def scene():
+            self.download(10002).errback(
+                self.module.DownloadFailed("127.0.0.1:10002: Timed out after 60 s.")
+            )
+            self.download(10003).callback(b"B")
+            self.proxy.requests[0][2].callback(b"b")
+
+        result = self.run_main(scene, "10001", "10002", "10003")
+
+        self.assertEqual(
+            result.stderr,
+            f"{self.DOWNLOAD_FAILED} 127.0.0.1:10002: Timed out after 60 s.\n",
+        )
+        self.assertEqual([r[1] for r in self.proxy.requests], [b"B"])
+        self.assertEqual((result.stdout, result.exit_code), ("b\n", 1))
+
+    def test_transformFailed(self):
+        """A failed transformation is reported and the original poem printed."""
+
+        def scene():
+            self.download(10002).callback(b"A POEM")
+            self.proxy.requests[0][2].errback(Failure(ConnectionRefusedError()))
+
+        result = self.run_main(scene, "10001", "10002")
+
+        self.assertEqual(result.stderr, "Cummingsify failed!\n")
+        self.assertEqual((result.stdout, result.exit_code), ("A POEM\n", 0))
+
+    def test_stoppedEarly(self):
+        """Stopped (Ctrl-C) before every poem is in: status 1, no partial poem."""
+
+        def scene():
+            self.download(10003).callback(b"B")
+            self.proxy.requests[0][2].callback(b"b")
+
+        result = self.run_main(scene, "10001", "10002", "10003")
+
+        self.assertEqual((result.stdout, result.exit_code), ("b\n", 1))
+
+    def test_noStopWhileStopping(self):
+        """A poem failing while the reactor stops (Ctrl-C) does not stop it again."""
+
+        def scene():
+            self.reactor.running = False
+            self.download(10002).errback(ConnectionRefusedError())
+
+        result = self.run_main(scene, "10001", "10002")
+
+        self.assertEqual(self.reactor.stops, 0)
+        self.assertEqual(result.exit_code, 1)
+
+    def test_limitsFromCommandLine(self):
+        """--timeout and --max-poem-size set the guard around every connection."""
+        self.run_main(
+            lambda: None, "--timeout", "2.5", "--max-poem-size", "9", "1", "2"
+        )
+
+        self.assertEqual(self.module.DownloadGuard.timeout, 2.5)
+        self.assertEqual(self.module.DownloadGuard.max_size, 9)
+
+    def test_utf8Poem(self):
+        """A UTF-8 poem is decoded once, for printing."""
+        poem = read_poem("alla-sera.txt")
+
+        def scene():
+            self.download(10002).callback(poem)
+            self.proxy.requests[0][2].callback(poem.lower())
+
+        result = self.run_main(scene, "10001", "10002")
+
+        self.assertEqual(result.stdout, lowered("alla-sera.txt") + "\n")
+
+
+class TransformingCommandLineMixin(ClientCommandLineMixin):
+    """Client 6, 7 or 8's command line: also needs a transformation server."""
+
+    EXAMPLE = "10001 10002 10003"
+
+    def test_transformServerOnly(self):
+        """One address (no poetry server) is a usage error."""
+        result = self.parse("10001")
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("at least one poetry server", result.stderr)
+
+
+class ClientEndToEndMixin:
+    """A transforming client (6, 7 or 8) as typed: real servers, each in its own process."""
+
+    CLIENT = None
+    DOWNLOAD_FAILED = None
 
     @defer.inlineCallbacks
-    def test_allUp(self):
-        """Every poem comes back lower-cased, UTF-8 intact, and the status is 0."""
+    def test_poemsAndFailure(self):
+        """Poems come back lower-cased, UTF-8 intact; a dead server is named; status 1."""
         xform = yield serve_transforms(self)
         first, second = yield serve_poems(self, "fascination.txt", "alla-sera.txt")
+        dead = free_port()
 
-        proc = yield self.run_script(self.CLIENT, xform, first, f"127.0.0.1:{second}")
+        proc = yield self.run_script(
+            self.CLIENT, xform, first, f"127.0.0.1:{second}", dead
+        )
 
-        self.assertEqual(proc.exit_code, 0, proc.stderr)
-        self.assertEqual(proc.stderr, "")
         assert_printed(
             self, proc.stdout, [lowered("fascination.txt"), lowered("alla-sera.txt")]
         )
+        self.assertRegex(
+            proc.stderr,
+            rf"^{re.escape(self.DOWNLOAD_FAILED)} 127\.0\.0\.1:{dead}:"
+            r" Connection was refused .*\n$",
+        )
+        self.assertEqual(proc.exit_code, 1)
 
     @defer.inlineCallbacks
     def test_transformServerDown(self):
-        """With the transform server down, each poem prints untransformed."""
+        """With the transform server down, each poem prints as sent; status 0."""
         first, second = yield serve_poems(self, "fascination.txt", "science.txt")
 
         proc = yield self.run_script(self.CLIENT, free_port(), first, second)
 
-        self.assertEqual(proc.exit_code, 0, proc.stderr)
         self.assertEqual(proc.stderr, "Cummingsify failed!\n" * 2)
         assert_printed(
             self, proc.stdout, [poem_text("fascination.txt"), poem_text("science.txt")]
         )
+        self.assertEqual(proc.exit_code, 0)
 
-    @defer.inlineCallbacks
-    def test_poetryServerDown(self):
-        """A poetry server that is down is reported; the other poem still prints."""
-        xform = yield serve_transforms(self)
-        [up] = yield serve_poems(self, "science.txt")
 
-        proc = yield self.run_script(self.CLIENT, xform, free_port(), up)
+class NotToBeRun(MemoryReactorClock):
+    """A reactor for a main() that should exit before serving: running it fails."""
 
-        self.assertEqual(proc.exit_code, 1)
-        self.assertEqual(proc.stdout, lowered("science.txt") + "\n")
-        self.assertRegex(
-            proc.stderr,
-            rf"^{re.escape(self.DOWNLOAD_FAILED)} Connection was refused .*\n$",
-        )
-
-    @defer.inlineCallbacks
-    def test_fivePoetryServers(self):
-        """Five poetry servers at once: five transformed poems, status 0."""
-        names = [
-            "ecstasy.txt",
-            "fascination.txt",
-            "science.txt",
-            "alla-sera.txt",
-            "fascination.txt",
-        ]
-        xform = yield serve_transforms(self)
-        ports = yield serve_poems(self, *names)
-
-        proc = yield self.run_script(self.CLIENT, xform, *ports)
-
-        self.assertEqual(proc.exit_code, 0, proc.stderr)
-        self.assertEqual(proc.stderr, "")
-        assert_printed(self, proc.stdout, [lowered(name) for name in names])
-
-    @defer.inlineCallbacks
-    def test_silentPoetryServer(self):
-        """A poetry server that accepts and never sends times out; the rest print."""
-        xform = yield serve_transforms(self)
-        [up] = yield serve_poems(self, "science.txt")
-        silent = listen_silent(self)
-
-        proc = yield self.run_script(
-            self.CLIENT, "--timeout", "0.5", xform, silent.port, up
-        )
-
-        self.assertEqual(proc.exit_code, 1)
-        self.assertEqual(proc.stdout, lowered("science.txt") + "\n")
-        self.assertEqual(
-            proc.stderr, f"{self.DOWNLOAD_FAILED} Timed out after 0.5 s.\n"
-        )
-
-    @defer.inlineCallbacks
-    def test_silentTransformServer(self):
-        """A transform server that never answers times out; the poem prints as sent."""
-        [up] = yield serve_poems(self, "science.txt")
-        silent = listen_silent(self)
-
-        proc = yield self.run_script(self.CLIENT, "--timeout", "0.5", silent.port, up)
-
-        self.assertEqual(proc.exit_code, 0, proc.stderr)
-        self.assertEqual(proc.stderr, "Cummingsify failed!\n")
-        self.assertEqual(proc.stdout, poem_text("science.txt") + "\n")
-
-    @defer.inlineCallbacks
-    def test_transformServerOnly(self):
-        """One address (no poetry server) is a usage error."""
-        proc = yield self.run_script(self.CLIENT, "10001")
-
-        self.assertEqual(proc.exit_code, 2)
-        self.assertIn("at least one poetry server", proc.stderr)
+    def run(self):
+        raise AssertionError("main() went on to run the reactor")
 
 
 class ServerCommandLineMixin:
-    """A server as a learner starts it: start-up line, help, bad --port, port in use."""
+    """A server's command line, checked in this process: help, bad options, port in use.
+
+    main() runs here with a fake reactor, so a mistake cannot start a real
+    server inside the test run; `ServerEndToEndMixin` runs the real command.
+    """
 
     SCRIPT = None  # e.g. "twisted-server-1/fastpoetry.py"
     ARGS = ()  # what it needs besides the options, e.g. (poem("science.txt"),)
-    # Its start-up line up to " on <address>.", e.g. "Serving transforms".
-    STARTUP = None
     COMMAND = None  # the command its docstring gives, as the help must show it
-    OPTIONS = ("--port PORT", "--iface IFACE", "--backlog BACKLOG")
+    OPTIONS = ("--port PORT", "--iface IFACE", "--backlog BACKLOG", "--timeout TIMEOUT")
 
     @property
     def program(self):
         """The name the script gives itself in its messages, e.g. "fastpoetry.py"."""
         return PurePosixPath(self.SCRIPT).name
 
-    @defer.inlineCallbacks
-    def test_servingLine(self):
-        """The server prints one line on stdout, naming the address it really listens on."""
-        server = yield self.start_server(self.SCRIPT, "--port", "0", *self.ARGS)
+    def run_main(self, *argv, reactor=None):
+        """Run the script's main() here with `argv`; return how it ended."""
+        from twisted.python import log
 
-        self.assertEqual(
-            server.stdout,
-            f"{self.STARTUP} on IPv4Address(type='TCP', host='127.0.0.1',"
-            f" port={server.port}).\n",
-        )
+        # Starting the log here would take over the test run's own log.
+        self.patch(log, "startLogging", lambda *args, **kwargs: None)
+        module = load_script(self.SCRIPT)
+        return run_in_process(module.main, *argv, reactor=reactor or NotToBeRun())
 
-    @defer.inlineCallbacks
+    def test_helpShowsTheCommand(self):
+        """--help prints the docstring: the tutorial's command line and the options."""
+        result = self.run_main("--help")
+
+        self.assertEqual(result.exit_code, 0)
+        self.assertIn(self.COMMAND, result.stdout)
+        for option in self.OPTIONS:
+            self.assertIn(option, result.stdout)
+
+    def test_badPort(self):
+        """A port that is not a number is a usage error: status 2 and the usage line."""
+        result = self.run_main("--port", "ten", *self.ARGS)
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn(f"usage: {self.program}", result.stderr)
+        self.assertIn("invalid int value: 'ten'", result.stderr)
+
+    def test_portOutOfRange(self):
+        """A port above 65535 is refused before anything is started."""
+        result = self.run_main("--port", "70000", *self.ARGS)
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("--port must be between 0 and 65535, not 70000", result.stderr)
+
+    def test_negativeTimeout(self):
+        """A negative time-out is a usage error."""
+        result = self.run_main("--timeout=-1", *self.ARGS)
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("--timeout must not be negative, not -1", result.stderr)
+
     def test_portInUse(self):
         """A port that is taken gives one clear line and status 1, not a traceback."""
         taken = listen(self, ServerFactory())
+        from twisted.internet import reactor as real
 
-        result = yield self.run_script(self.SCRIPT, "--port", taken, *self.ARGS)
+        class Listening(NotToBeRun):
+            def listenTCP(self, *args, **kwargs):
+                return real.listenTCP(*args, **kwargs)
+
+        result = self.run_main("--port", taken, *self.ARGS, reactor=Listening())
 
         self.assertEqual(result.exit_code, 1)
         self.assertEqual(
@@ -214,59 +400,84 @@ class ServerCommandLineMixin:
         )
         self.assertEqual(result.stdout, "")
 
-    @defer.inlineCallbacks
-    def test_badPort(self):
-        """A port that is not a number is a usage error: status 2 and the usage line."""
-        result = yield self.run_script(self.SCRIPT, "--port", "ten", *self.ARGS)
-
-        self.assertEqual(result.exit_code, 2)
-        self.assertIn(f"usage: {self.program}", result.stderr)
-        self.assertIn("invalid int value: 'ten'", result.stderr)
-
-    @defer.inlineCallbacks
-    def test_portOutOfRange(self):
-        """A port above 65535 is refused before anything is started."""
-        result = yield self.run_script(self.SCRIPT, "--port", "70000", *self.ARGS)
-
-        self.assertEqual(result.exit_code, 2)
-        self.assertIn("--port must be between 0 and 65535, not 70000", result.stderr)
-
-    @defer.inlineCallbacks
-    def test_helpShowsTheCommand(self):
-        """--help prints the docstring: the tutorial's command line and the options."""
-        result = yield self.run_script(self.SCRIPT, "--help")
-
-        self.assertEqual(result.exit_code, 0)
-        self.assertIn(self.COMMAND, result.stdout)
-        for option in self.OPTIONS:
-            self.assertIn(option, result.stdout)
-
 
 class PoemFileServerMixin(ServerCommandLineMixin):
     """A poetry server's command line, which also names the poem file to serve."""
 
-    ARGS = (poem("science.txt"),)
-    STARTUP = f"Serving {poem('science.txt')}"
+    # Absolute: trial runs the tests in a directory of its own.
+    ARGS = (str(ROOT / poem("science.txt")),)
 
-    @defer.inlineCallbacks
-    def test_missingPoemFile(self):
-        """A poem file that does not exist gives one line naming it and status 1."""
-        result = yield self.run_script(self.SCRIPT, "poetry/no-such-poem.txt")
+    def assertRefused(self, path, why):
+        """The server will not serve `path`: one line saying why, and status 1."""
+        result = self.run_main(path)
 
-        self.assertEqual(result.exit_code, 1)
         self.assertEqual(
-            result.stderr,
-            f"{self.program}: cannot read poetry/no-such-poem.txt:"
-            " No such file or directory\n",
+            (result.exit_code, result.stdout, result.stderr),
+            (1, "", f"{self.program}: cannot read {path}: {why}\n"),
         )
-        self.assertEqual(result.stdout, "")
 
-    @defer.inlineCallbacks
+    def test_missingPoemFile(self):
+        """A poem file that does not exist is named, with the reason."""
+        self.assertRefused("poetry/no-such-poem.txt", "No such file or directory")
+
+    def test_deviceIsNotAPoem(self):
+        """/dev/zero, which never ends, is refused without reading it."""
+        self.assertRefused("/dev/zero", "not a regular file")
+
+    def test_fifoIsNotAPoem(self):
+        """A FIFO with no writer is refused instead of waiting for ever."""
+        fifo = os.path.abspath(self.mktemp())
+        os.mkfifo(fifo)
+
+        self.assertRefused(fifo, "not a regular file")
+
+    def test_emptyPoem(self):
+        """An empty file is not a poem."""
+        empty = os.path.abspath(self.mktemp())
+        open(empty, "wb").close()
+
+        self.assertRefused(empty, "the file is empty")
+
+    def test_hugePoem(self):
+        """A file over 64 MiB is refused (a sparse file: no disk is used)."""
+        huge = os.path.abspath(self.mktemp())
+        with open(huge, "wb") as f:
+            f.truncate(64 * 1024 * 1024 + 1)
+
+        self.assertRefused(huge, "larger than 67108864 bytes")
+
     def test_noPoemFile(self):
         """Leaving out the poem file is a usage error."""
-        result = yield self.run_script(self.SCRIPT)
+        result = self.run_main()
 
         self.assertEqual(result.exit_code, 2)
         self.assertIn(
             "the following arguments are required: poetry-file", result.stderr
         )
+
+
+class ServerEndToEndMixin:
+    """A server started as a learner starts it, and a client that half-closes."""
+
+    SCRIPT = None
+    ARGS = ()
+    STARTUP = (
+        None  # its start-up line up to " on <address>.", e.g. "Serving transforms"
+    )
+    REQUEST = None  # what a client sends, if anything, before half-closing
+    ANSWER = None  # what the client must get back
+
+    @defer.inlineCallbacks
+    def test_asTyped(self):
+        """One line on stdout, the log on stderr; a half-closing client gets it all."""
+        server = yield self.start_server(self.SCRIPT, "--port", "0", *self.ARGS)
+
+        received = yield exchange(server.port, self.REQUEST, half_close=True)
+
+        self.assertEqual(received, self.ANSWER)
+        self.assertEqual(
+            server.stdout,
+            f"{self.STARTUP} on IPv4Address(type='TCP', host='127.0.0.1',"
+            f" port={server.port}).\n",
+        )
+        self.assertRegex(server.stderr, r"^\S+ \S+ \[-\] Log opened\.\n")

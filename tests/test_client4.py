@@ -1,110 +1,403 @@
-"""Part 14's poetry client, twisted-client-4/get-poetry.py (client 4.0)."""
+"""Part 14's poetry client, twisted-client-4/get-poetry.py (client 4.0).
 
-import inspect
+Clients 6, 7 and 8 carry client 4's classes, get_poetry and download guard
+byte for byte (tests/test_stages.py checks that), so the download tests here
+stand for all four clients.
+"""
 
-from twisted.internet import defer
-from twisted.trial.unittest import SynchronousTestCase
+import argparse
+
+import twisted.internet
+from twisted.internet import defer, error, protocol
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from tests.helpers import (
+    FASTPOETRY,
     ScriptTestCase,
     assert_printed,
     free_port,
-    listen_silent,
+    listen,
     load_script,
+    poem,
     poem_text,
+    read_poem,
+    run_in_process,
     serve_poem,
 )
-from tests.mixins import ClientUsageMixin
+from tests.mixins import ClientCommandLineMixin, FakeReactor
 
 CLIENT = "twisted-client-4/get-poetry.py"
-PROXY = "twisted-server-1/poetry-proxy.py"
+SERVER_ADDR = IPv4Address("TCP", "127.0.0.1", 10001)
 
 
-class SameAsClient6Tests(SynchronousTestCase):
-    """The classes the text calls unchanged are the same code as client 6's."""
-
-    def test_sharedCodeIdentical(self):
-        """PoetryProtocol, PoetryClientFactory, get_poetry and helpers match client 6."""
-        client4 = load_script(CLIENT)
-        client6 = load_script("twisted-client-6/get-poetry.py")
-
-        for name in [
-            "parse_address",
-            "PoetryProtocol",
-            "PoetryClientFactory",
-            "get_poetry",
-            "timed_out",
-        ]:
-            self.assertEqual(
-                inspect.getsource(getattr(client4, name)),
-                inspect.getsource(getattr(client6, name)),
-                name,
-            )
-
-
-class Client4EndToEndTests(ClientUsageMixin, ScriptTestCase):
-    """The real client against real servers, each in its own process."""
-
+class Client4CommandLineTests(ClientCommandLineMixin, SynchronousTestCase):
     CLIENT = CLIENT
     VERSION = "4.0 (Part 8, run again in Part 14)"
     EXAMPLE = "10000"
 
+
+class ParseAddressTests(SynchronousTestCase):
+    def setUp(self):
+        self.parse_address = load_script(CLIENT).parse_address
+
+    def test_portOnly(self):
+        """A bare port means that port on 127.0.0.1."""
+        self.assertEqual(self.parse_address("10001"), ("127.0.0.1", 10001))
+
+    def test_hostAndPort(self):
+        """host:port gives that host and port."""
+        self.assertEqual(self.parse_address("localhost:10002"), ("localhost", 10002))
+
+    def test_ipv6Host(self):
+        """An IPv6 host is written in brackets, which are not part of the host."""
+        self.assertEqual(self.parse_address("[::1]:10003"), ("::1", 10003))
+
+    def test_badAddresses(self):
+        """Anything else is refused with a message naming the address."""
+        for text in ["", "poetry", "0", "65536", "-1", "localhost:", "10001:x"]:
+            with self.assertRaises(argparse.ArgumentTypeError) as caught:
+                self.parse_address(text)
+            self.assertIn(repr(text), str(caught.exception))
+
+
+class DownloadTests(SynchronousTestCase):
+    """get_poetry and its guard, with a fake reactor and clock: no sockets, no waiting."""
+
+    def setUp(self):
+        self.module = load_script(CLIENT)
+        self.reactor = MemoryReactorClock()
+        self.reactor.running = True
+        self.patch(twisted.internet, "reactor", self.reactor)
+        self.patch(self.module.DownloadGuard, "timeout", 5.0)
+
+    def download(self, host="127.0.0.1", port=10001):
+        """Start get_poetry; return its Deferred, its factory and its connector."""
+        d = self.module.get_poetry(host, port)
+        factory = self.reactor.tcpClients[-1][2]
+        return d, factory, self.reactor.connectors[-1]
+
+    def connect(self, factory):
+        """Let the connection succeed; return the protocol and its transport."""
+        proto = factory.buildProtocol(SERVER_ADDR)
+        transport = StringTransport()
+        proto.makeConnection(transport)
+        return proto, transport
+
+    def close(self, factory, connector, proto, reason):
+        """The connection ends with `reason`, as the reactor would report it."""
+        proto.connectionLost(Failure(reason))
+        factory.clientConnectionLost(connector, Failure(reason))
+
+    def failureMessage(self, d):
+        return self.failureResultOf(d, self.module.DownloadFailed).getErrorMessage()
+
+    def test_poem(self):
+        """The poem is every byte received, in pieces, until a clean close."""
+        d, factory, connector = self.download()
+        proto, _ = self.connect(factory)
+
+        proto.dataReceived(read_poem("alla-sera.txt")[:7])
+        proto.dataReceived(read_poem("alla-sera.txt")[7:])
+        self.assertNoResult(d)
+        self.close(factory, connector, proto, error.ConnectionDone())
+
+        self.assertEqual(self.successResultOf(d), read_poem("alla-sera.txt"))
+        self.assertEqual(self.reactor.getDelayedCalls(), [])
+
+    def test_trickleOutlastsTimeout(self):
+        """A server that sends a byte every 4 s, for 40 s, is waited for."""
+        d, factory, connector = self.download()
+        proto, transport = self.connect(factory)
+
+        for _ in range(10):
+            self.reactor.advance(4)
+            proto.dataReceived(b"x")
+        self.close(factory, connector, proto, error.ConnectionDone())
+
+        self.assertEqual(self.successResultOf(d), b"x" * 10)
+        self.assertFalse(transport.disconnecting)
+
+    def test_silenceTimesOut(self):
+        """Five seconds without a byte reset the connection and fail the poem."""
+        d, factory, connector = self.download()
+        proto, transport = self.connect(factory)
+        self.reactor.advance(4)
+        proto.dataReceived(b"x")
+
+        self.reactor.advance(5)
+
+        self.assertTrue(transport.disconnected)
+        self.close(factory, connector, proto, error.ConnectionAborted())
+        self.assertEqual(
+            self.failureMessage(d), "127.0.0.1:10001: Timed out after 5 s."
+        )
+
+    def test_silentWhileConnecting(self):
+        """A connection not made in five seconds is given up on the same way."""
+        d, factory, connector = self.download()
+
+        self.reactor.advance(5)
+
+        self.assertTrue(connector.stoppedConnecting)
+        factory.clientConnectionFailed(connector, Failure(error.UserError()))
+        self.assertEqual(
+            self.failureMessage(d), "127.0.0.1:10001: Timed out after 5 s."
+        )
+
+    def test_emptyReply(self):
+        """A clean close with no byte at all is a failure, not an empty poem."""
+        d, factory, connector = self.download()
+        proto, _ = self.connect(factory)
+
+        self.close(factory, connector, proto, error.ConnectionDone())
+
+        self.assertEqual(
+            self.failureMessage(d),
+            "127.0.0.1:10001: Connection closed before any poem arrived.",
+        )
+
+    def test_cutOff(self):
+        """A connection that breaks half-way fails the poem, saying how far it got."""
+        d, factory, connector = self.download()
+        proto, _ = self.connect(factory)
+        proto.dataReceived(b"x" * 1000)
+
+        self.close(factory, connector, proto, error.ConnectionLost())
+
+        self.assertEqual(
+            self.failureMessage(d),
+            "127.0.0.1:10001: Connection broke after 1000 bytes.",
+        )
+
+    def test_interrupted(self):
+        """A connection closed because the reactor is stopping says so."""
+        d, factory, connector = self.download()
+        proto, _ = self.connect(factory)
+        proto.dataReceived(b"x" * 10)
+        self.reactor.running = False
+
+        self.close(factory, connector, proto, error.ConnectionLost())
+
+        self.assertEqual(
+            self.failureMessage(d), "127.0.0.1:10001: Interrupted after 10 bytes."
+        )
+
+    def test_tooLarge(self):
+        """A poem over the size limit resets the connection and fails."""
+        self.patch(self.module.DownloadGuard, "max_size", 10)
+        d, factory, connector = self.download()
+        proto, transport = self.connect(factory)
+        proto.dataReceived(b"x" * 10)
+        self.assertFalse(transport.disconnected)
+
+        proto.dataReceived(b"x")
+
+        self.assertTrue(transport.disconnected)
+        self.close(factory, connector, proto, error.ConnectionAborted())
+        self.assertEqual(
+            self.failureMessage(d), "127.0.0.1:10001: Poem larger than 10 bytes."
+        )
+
+    def test_refused(self):
+        """A server that is down: Twisted's reason, after the server's address."""
+        d, factory, connector = self.download()
+
+        factory.clientConnectionFailed(
+            connector, Failure(error.ConnectionRefusedError())
+        )
+
+        self.assertEqual(
+            self.failureMessage(d),
+            "127.0.0.1:10001: Connection was refused by other side.",
+        )
+        self.assertEqual(self.reactor.getDelayedCalls(), [])
+
+    def test_ipv6ServerNamed(self):
+        """An IPv6 server is named with its address in brackets."""
+        d, factory, connector = self.download("::1", 10002)
+
+        factory.clientConnectionFailed(
+            connector, Failure(error.ConnectionRefusedError())
+        )
+
+        self.assertTrue(self.failureMessage(d).startswith("[::1]:10002: "))
+
+    def test_firesOnlyOnce(self):
+        """After the poem, a late failure report changes nothing."""
+        d, factory, connector = self.download()
+        proto, _ = self.connect(factory)
+        proto.dataReceived(b"a poem")
+        self.close(factory, connector, proto, error.ConnectionDone())
+
+        factory.clientConnectionFailed(connector, Failure(error.ConnectionLost()))
+
+        self.assertEqual(self.successResultOf(d), b"a poem")
+
+
+class _WriteThenReset(protocol.Protocol):
+    """A server that sends 1000 bytes, then resets the connection."""
+
+    def connectionMade(self):
+        self.transport.write(b"x" * 1000)
+        from twisted.internet import reactor
+
+        reactor.callLater(0.05, self.transport.abortConnection)
+
+
+class DownloadOverTCPTests(TestCase):
+    """get_poetry in the test's own reactor, against servers on loopback."""
+
+    timeout = 10
+
+    def setUp(self):
+        self.module = load_script(CLIENT)
+        self.fastpoetry = load_script(FASTPOETRY)
+
     @defer.inlineCallbacks
-    def test_onePoem(self):
-        """The client prints the poem exactly as served, UTF-8 intact, and exits 0."""
-        port = yield serve_poem(self, "alla-sera.txt")
+    def test_downloadsPoem(self):
+        """get_poetry fires with exactly the bytes the server sent."""
+        poem = read_poem("alla-sera.txt")
+        port = listen(self, self.fastpoetry.PoetryFactory(poem))
 
-        proc = yield self.run_script(CLIENT, port)
+        received = yield self.module.get_poetry("127.0.0.1", port)
 
-        self.assertEqual(proc.exit_code, 0, proc.stderr)
-        self.assertEqual(proc.stdout, poem_text("alla-sera.txt") + "\n")
-        self.assertEqual(proc.stderr, "")
+        self.assertEqual(received, poem)
 
     @defer.inlineCallbacks
-    def test_severalPoems(self):
-        """Given several servers, the client prints every poem."""
-        first = yield serve_poem(self, "ecstasy.txt")
-        second = yield serve_poem(self, "science.txt")
+    def test_ipv6(self):
+        """A server listening on ::1 is reached as [::1]:port."""
+        from twisted.internet import reactor
 
-        proc = yield self.run_script(CLIENT, first, f"localhost:{second}")
+        poem = read_poem("science.txt")
+        listening = reactor.listenTCP(
+            0, self.fastpoetry.PoetryFactory(poem), interface="::1"
+        )
+        self.addCleanup(listening.stopListening)
+        host, port = self.module.parse_address(f"[::1]:{listening.getHost().port}")
 
-        self.assertEqual(proc.exit_code, 0, proc.stderr)
-        assert_printed(
-            self, proc.stdout, [poem_text("ecstasy.txt"), poem_text("science.txt")]
+        received = yield self.module.get_poetry(host, port)
+
+        self.assertEqual(received, poem)
+
+    @defer.inlineCallbacks
+    def test_resetAfterSomeBytes(self):
+        """A reset after 1000 bytes is a failed poem, not a 1000-byte one."""
+        port = listen(self, protocol.Factory.forProtocol(_WriteThenReset))
+
+        d = self.module.get_poetry("127.0.0.1", port)
+        failure = yield self.assertFailure(d, self.module.DownloadFailed)
+
+        self.assertEqual(
+            str(failure), f"127.0.0.1:{port}: Connection broke after 1000 bytes."
         )
 
     @defer.inlineCallbacks
     def test_serverDown(self):
-        """A server that is down is reported on stderr; the other poem still prints."""
-        up = yield serve_poem(self, "science.txt")
+        """A server that is down fails the Deferred, naming the server."""
+        port = free_port()
 
-        proc = yield self.run_script(CLIENT, free_port(), up)
+        d = self.module.get_poetry("127.0.0.1", port)
+        failure = yield self.assertFailure(d, self.module.DownloadFailed)
 
-        self.assertEqual(proc.exit_code, 1)
-        self.assertEqual(proc.stdout, poem_text("science.txt") + "\n")
-        self.assertRegex(proc.stderr, r"^Poem failed: Connection was refused .*\n$")
+        self.assertTrue(
+            str(failure).startswith(f"127.0.0.1:{port}: Connection was refused")
+        )
+
+
+class PoetryMainTests(SynchronousTestCase):
+    """Client 4's poetry_main with get_poetry and the reactor faked."""
+
+    def setUp(self):
+        self.module = load_script(CLIENT)
+        self.downloads = {}
+        self.patch(self.module, "get_poetry", self.fake_get_poetry)
+        self.patch(
+            self.module.DownloadGuard, "timeout", self.module.DownloadGuard.timeout
+        )
+        self.patch(
+            self.module.DownloadGuard, "max_size", self.module.DownloadGuard.max_size
+        )
+
+    def fake_get_poetry(self, host, port):
+        self.downloads[port] = defer.Deferred()
+        return self.downloads[port]
+
+    def run_main(self, scene, *argv):
+        self.reactor = FakeReactor(scene)
+        return run_in_process(self.module.poetry_main, *argv, reactor=self.reactor)
+
+    def test_printsPoemsWhenAllAreIn(self):
+        """Nothing is printed until the last poem; then every poem, and status 0."""
+
+        def scene():
+            self.downloads[10001].callback("Ciò che".encode())
+            self.downloads[10002].callback(b"B")
+
+        result = self.run_main(scene, "10001", "10002")
+
+        self.assertEqual(result.stdout, "Ciò che\nB\n")
+        self.assertEqual((result.stderr, result.exit_code), ("", 0))
+        self.assertEqual(self.reactor.stops, 1)
+
+    def test_failedPoem(self):
+        """A failed poem gets one line on stderr; the other prints; status 1."""
+
+        def scene():
+            self.downloads[10001].errback(
+                self.module.DownloadFailed("127.0.0.1:10001: Timed out after 60 s.")
+            )
+            self.downloads[10002].callback(b"B")
+
+        result = self.run_main(scene, "10001", "10002")
+
+        self.assertEqual(
+            result.stderr, "Poem failed: 127.0.0.1:10001: Timed out after 60 s.\n"
+        )
+        self.assertEqual((result.stdout, result.exit_code), ("B\n", 1))
+
+    def test_stoppedEarly(self):
+        """Stopped (Ctrl-C) before every poem is in: the whole ones print, status 1."""
+
+        def scene():
+            self.downloads[10002].callback(b"B")
+
+        result = self.run_main(scene, "10001", "10002")
+
+        self.assertEqual((result.stdout, result.exit_code), ("B\n", 1))
+
+    def test_limitsFromCommandLine(self):
+        """--timeout and --max-poem-size set the guard around every download."""
+        result = self.run_main(
+            lambda: None, "--timeout", "2.5", "--max-poem-size", "99", "10001"
+        )
+
+        self.assertEqual(result.exit_code, 1)
+        self.assertEqual(self.module.DownloadGuard.timeout, 2.5)
+        self.assertEqual(self.module.DownloadGuard.max_size, 99)
+
+
+class Client4EndToEndTests(ScriptTestCase):
+    """The real command, against real servers in their own processes."""
 
     @defer.inlineCallbacks
-    def test_silentServer(self):
-        """A server that accepts and never sends times out; the client finishes."""
-        up = yield serve_poem(self, "science.txt")
-        silent = listen_silent(self)
+    def test_poemsAndFailures(self):
+        """Poems from 127.0.0.1 and [::1] print whole; a dead server is named; status 1."""
+        first = yield serve_poem(self, "alla-sera.txt")
+        second = yield self.start_server(
+            FASTPOETRY, "--port", "0", "--iface", "::1", poem("science.txt")
+        )
+        dead = free_port()
 
-        proc = yield self.run_script(CLIENT, "--timeout", "0.5", silent.port, up)
+        proc = yield self.run_script(CLIENT, first, f"[::1]:{second.port}", dead)
 
+        assert_printed(
+            self, proc.stdout, [poem_text("alla-sera.txt"), poem_text("science.txt")]
+        )
+        self.assertRegex(
+            proc.stderr,
+            rf"^Poem failed: 127\.0\.0\.1:{dead}: Connection was refused .*\n$",
+        )
         self.assertEqual(proc.exit_code, 1)
-        self.assertEqual(proc.stdout, poem_text("science.txt") + "\n")
-        self.assertEqual(proc.stderr, "Poem failed: Timed out after 0.5 s.\n")
-
-    @defer.inlineCallbacks
-    def test_throughProxy(self):
-        """Through the Part 14 proxy, the client gets the poem twice, the same."""
-        upstream = yield serve_poem(self, "fascination.txt")
-        proxy = yield self.start_server(PROXY, "--port", "0", upstream)
-
-        first = yield self.run_script(CLIENT, proxy.port)
-        second = yield self.run_script(CLIENT, proxy.port)
-
-        self.assertEqual(first.stdout, poem_text("fascination.txt") + "\n")
-        self.assertEqual(second.stdout, poem_text("fascination.txt") + "\n")
-        self.assertEqual((first.exit_code, second.exit_code), (0, 0))

@@ -1,41 +1,31 @@
 """Part 18: client 8, twisted-client-8/get-poetry.py (a DeferredList).
 
-Client 8 must behave exactly as client 7 does, so it runs client 7's tests
-(the mixins in tests/test_client7.py, and the end-to-end tests of
-tests/mixins.py) against its own script.
+Only poetry_main differs from client 7 (tests/test_stages.py checks that);
+the shared tests of poetry_main and of the real command are tests/mixins.py's.
 """
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import ScriptTestCase
-from tests.mixins import ClientEndToEndMixin
-from tests.test_client7 import (
-    CLIENT7,
-    PoetryMainTestsMixin,
-    UnchangedOutsideTheLessonMixin,
-    inner_function,
+from tests.mixins import (
+    ClientEndToEndMixin,
+    TransformingCommandLineMixin,
+    TransformingMainMixin,
 )
 
-CLIENT8 = "twisted-client-8/get-poetry.py"
+CLIENT = "twisted-client-8/get-poetry.py"
 
 
-class Client8SourceTests(UnchangedOutsideTheLessonMixin, SynchronousTestCase):
-    CLIENT = CLIENT8
-    PREVIOUS = CLIENT7
-
-    def test_generatorUnchanged(self):
-        """get_transformed_poem and got_poem are client 7's, as is."""
-        for name in ["get_transformed_poem", "got_poem"]:
-            self.assertEqual(
-                inner_function(CLIENT8, name), inner_function(CLIENT7, name)
-            )
+class Client8CommandLineTests(TransformingCommandLineMixin, SynchronousTestCase):
+    CLIENT = CLIENT
+    VERSION = "8.0 (Part 18)"
 
 
-class Client8PoetryMainTests(PoetryMainTestsMixin, SynchronousTestCase):
-    CLIENT = CLIENT8
+class Client8MainTests(TransformingMainMixin, SynchronousTestCase):
+    CLIENT = CLIENT
+    DOWNLOAD_FAILED = "The poem download failed:"
 
 
 class Client8EndToEndTests(ClientEndToEndMixin, ScriptTestCase):
-    CLIENT = CLIENT8
-    VERSION = "8.0 (Part 18)"
+    CLIENT = CLIENT
     DOWNLOAD_FAILED = "The poem download failed:"

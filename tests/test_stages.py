@@ -10,7 +10,7 @@ counts as a definition.
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.stages import IMPORTS, MAIN_GUARD, changed_definitions
+from tests.stages import IMPORTS, MAIN_GUARD, changed_definitions, definitions
 
 # (earlier file, later file, the definitions the later one changes, adds or drops)
 STAGES = [
@@ -38,8 +38,6 @@ STAGES = [
         {
             "poetry_main",
             "poetry_main.get_transformed_poem",
-            "poetry_main.got_poem",
-            "poetry_main.poem_done",
             "poetry_main.poem_failed",
             "poetry_main.try_to_cummingsify",
         },
@@ -79,7 +77,6 @@ STAGES = [
         "twisted-server-1/fastpoetry.py",
         "twisted-server-1/slowpoetry.py",
         {
-            IMPORTS,
             "PoetryFactory",
             "PoetryFactory.__init__",
             "PoetryProtocol",
@@ -98,6 +95,11 @@ STAGES = [
         {
             IMPORTS,
             MAIN_GUARD,
+            # The checks twistd cannot make before going into the background.
+            "CutOnStop",
+            "check_can_listen",
+            "check_settings",
+            "timeout",
             "PoetryFactory",
             "PoetryFactory.__init__",
             "PoetryProtocol",
@@ -122,6 +124,8 @@ STAGES = [
         "twisted/plugins/fastpoetry_plugin.py",
         {
             IMPORTS,
+            # The tac file's checks at load time; the plugin's are in Options.
+            MAIN_GUARD,
             "Options",
             "PoetryServiceMaker",
             "application",
@@ -133,6 +137,7 @@ STAGES = [
             "port",
             "service_maker",
             "tcp_service",
+            "timeout",
             "top_service",
         },
     ),
@@ -151,6 +156,31 @@ STAGES = [
         "solutions/part-14/defer-11-prefailed.py",
         {IMPORTS, "d", "errback_1"},
     ),
+    # Exercise answers, Parts 15-18
+    # Part 15, exercise 1: one assertion of the example tests broken on purpose.
+    (
+        "tests/test_poetry.py",
+        "solutions/part-15/test_poetry_broken.py",
+        {"PoetryTestCase", "PoetryTestCase.test_client"},
+    ),
+    # Part 18, exercise 2: the first Deferred to succeed fires the list.
+    (
+        "deferred-list/deferred-list-4.py",
+        "solutions/part-18/deferred-list-fire-on-one-callback.py",
+        {"d"},
+    ),
+    # Part 18, exercise 2: the first Deferred to fail fails the list.
+    (
+        "deferred-list/deferred-list-5.py",
+        "solutions/part-18/deferred-list-fire-on-one-errback.py",
+        {"d", "got_failure"},
+    ),
+    # Part 18, exercise 3: a DeferredList of two DeferredLists.
+    (
+        "deferred-list/deferred-list-5.py",
+        "solutions/part-18/deferred-list-nested.py",
+        {"d", "d3", "d4", "first", "second"},
+    ),
 ]
 
 
@@ -166,3 +196,47 @@ class StageTests(SynchronousTestCase):
                     sorted(lesson),
                     f"diff -u {earlier} {later}",
                 )
+
+
+# Robustness that is not the lesson: the same code, byte for byte, in every
+# script that carries it (scripts copy; they do not import each other).
+SERVERS = [
+    "twisted-server-1/fastpoetry.py",
+    "twisted-server-1/slowpoetry.py",
+    "twisted-server-1/transformedpoetry.py",
+    "twisted-server-3/fastpoetry.py",
+    "twisted/plugins/fastpoetry_plugin.py",
+    "twisted-server-1/poetry-proxy.py",
+    "twisted-server-2/poetry-proxy.py",
+    "twisted-server-2/poetry-proxy-waiters.py",
+]
+POEM_SERVERS = SERVERS[:2] + SERVERS[3:5]
+CLIENTS = [
+    "twisted-client-4/get-poetry.py",
+    "twisted-client-6/get-poetry.py",
+    "twisted-client-7/get-poetry.py",
+    "twisted-client-8/get-poetry.py",
+]
+COPIES = [
+    (SERVERS, ["GuardedConnection", "ServerGuard"]),
+    (POEM_SERVERS, ["MAX_POEM_SIZE", "read_poem"]),
+    (SERVERS[3:5], ["check_can_listen", "check_settings", "CutOnStop"]),
+    (CLIENTS, ["DownloadFailed", "GuardedDownload", "DownloadGuard"]),
+    (SERVERS[5:], ["DownloadFailed", "GuardedDownload", "DownloadGuard"]),
+    (CLIENTS + SERVERS[5:], ["parse_address"]),
+]
+
+
+class CopyTests(SynchronousTestCase):
+    """Code that several scripts carry is the same in each of them."""
+
+    def test_copiesIdentical(self):
+        """Each shared definition reads the same in every script that has it."""
+        for paths, names in COPIES:
+            found = {path: definitions(path) for path in paths}
+            for name in names:
+                with self.subTest(name=name):
+                    sources = {path: found[path][name][0] for path in paths}
+                    self.assertEqual(
+                        len(set(sources.values())), 1, f"{name} differs: {paths}"
+                    )

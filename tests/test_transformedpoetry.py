@@ -1,6 +1,6 @@
 """Part 12: the poetry transformation server, twisted-server-1/transformedpoetry.py."""
 
-from twisted.internet import defer, task
+from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import (
@@ -13,7 +13,7 @@ from tests.helpers import (
     netstring,
     read_poem,
 )
-from tests.mixins import ServerCommandLineMixin
+from tests.mixins import ServerCommandLineMixin, ServerEndToEndMixin
 from tools import launch
 
 SCRIPT = "twisted-server-1/transformedpoetry.py"
@@ -88,16 +88,15 @@ class TransformFactoryTests(SynchronousTestCase):
 
 
 class TransformProtocolTests(SynchronousTestCase):
-    """The protocol on a StringTransport, with a Clock for the time-out."""
+    """The protocol on a StringTransport: no sockets."""
 
     def setUp(self):
         self.module = load_script(SCRIPT)
         self.factory = self.module.TransformFactory(self.module.TransformService())
-        self.clock = task.Clock()
         self.log = capture_log(self)
 
     def connect(self):
-        return connect_protocol(self.factory, self.clock)
+        return connect_protocol(self.factory)
 
     def close(self, proto):
         from twisted.internet.error import ConnectionDone
@@ -167,29 +166,6 @@ class TransformProtocolTests(SynchronousTestCase):
             self.log.messages, ["connection closed before a whole request arrived"]
         )
 
-    def test_idleClientTimesOut(self):
-        """A client that never finishes its request is dropped after the time-out."""
-        proto, transport = self.connect()
-        proto.dataReceived(b"27:cummingsify.HERE")
-
-        self.clock.advance(self.factory.timeout - 1)
-        self.assertFalse(transport.disconnecting)
-        self.clock.advance(1)
-
-        self.assertTrue(transport.disconnected)  # aborted, not closed politely
-        self.close(proto)
-        self.assertEqual(len(self.log.messages), 1, self.log.messages)
-        self.assertIn("no request and answer within 60 s", self.log.messages[0])
-
-    def test_timeoutCancelledOnClose(self):
-        """A finished connection leaves no time-out behind."""
-        proto, transport = self.connect()
-
-        proto.dataReceived(GOOD_REQUEST)
-        self.close(proto)
-
-        self.assertEqual(self.clock.getDelayedCalls(), [])
-
 
 class TransformScriptTests(ScriptTestCase):
     """The real server, bad clients included."""
@@ -205,26 +181,8 @@ class TransformScriptTests(ScriptTestCase):
         )
 
     @defer.inlineCallbacks
-    def test_transform(self):
-        """The tutorial's request gets the tutorial's answer."""
-        answer = yield exchange(self.server.port, GOOD_REQUEST)
-
-        self.assertEqual(answer, GOOD_ANSWER)
-
-    @defer.inlineCallbacks
-    def test_utf8Poem(self):
-        """A whole UTF-8 poem goes there and back intact, lower-cased."""
-        poem = read_poem("alla-sera.txt")
-
-        answer = yield exchange(self.server.port, netstring(b"cummingsify." + poem))
-
-        self.assertEqual(
-            answer, netstring(poem.decode("utf-8").lower().encode("utf-8"))
-        )
-
-    @defer.inlineCallbacks
     def test_badRequestsThenGood(self):
-        """Every bad request is closed unanswered and logged once; service goes on."""
+        """Every bad request is reset unanswered and logged once; service goes on."""
         for count, (name, request) in enumerate(BAD_REQUESTS.items(), start=1):
             answer = yield exchange(self.server.port, request, half_close=True)
             self.assertEqual(answer, b"", name)
@@ -234,16 +192,6 @@ class TransformScriptTests(ScriptTestCase):
             self.assertEqual(answer, GOOD_ANSWER, name)
 
         self.assertEqual(self.logged_lines(), len(BAD_REQUESTS))
-
-    @defer.inlineCallbacks
-    def test_resetAtOnce(self):
-        """A client that resets its connection at once does not disturb the server."""
-        yield exchange(self.server.port, abort=True)
-        yield self.logged(1)
-
-        answer = yield exchange(self.server.port, GOOD_REQUEST)
-
-        self.assertEqual(answer, GOOD_ANSWER)
 
     @defer.inlineCallbacks
     def test_concurrentClients(self):
@@ -266,13 +214,20 @@ class TransformScriptTests(ScriptTestCase):
         )
 
 
-class TransformCommandLineTests(ServerCommandLineMixin, ScriptTestCase):
-    """The server from the command line: start-up line, help, bad --port, port in use."""
+class TransformCommandLineTests(ServerCommandLineMixin, SynchronousTestCase):
+    """The server's command line: help, bad --port, port in use."""
+
+    SCRIPT = SCRIPT
+    COMMAND = "python twisted-server-1/transformedpoetry.py --port 11000"
+
+
+class TransformEndToEndTests(ServerEndToEndMixin, ScriptTestCase):
+    """The real server: a UTF-8 poem from a client that half-closes, as netcat -N does."""
 
     SCRIPT = SCRIPT
     STARTUP = "Serving transforms"
-    COMMAND = "python twisted-server-1/transformedpoetry.py --port 11000"
-    OPTIONS = ServerCommandLineMixin.OPTIONS + ("--timeout TIMEOUT",)
+    REQUEST = netstring(b"cummingsify." + read_poem("alla-sera.txt"))
+    ANSWER = netstring(read_poem("alla-sera.txt").decode("utf-8").lower().encode())
 
 
 class TransformTestScriptTests(ScriptTestCase):

@@ -21,8 +21,9 @@ from twisted.internet import defer, error, protocol
 ROOT = Path(__file__).resolve().parent.parent
 POETRY = ROOT / "poetry"
 
-# "... on IPv4Address(type='TCP', host='127.0.0.1', port=41235)."
-SERVING = re.compile(rb"port=(\d+)\)\.\r?\n")
+# "... on IPv4Address(type='TCP', host='127.0.0.1', port=41235)." (an
+# IPv6Address has more fields after the port)
+SERVING = re.compile(rb"Address\(type='TCP', host='[^']*', port=(\d+)[,)].*\.\r?\n")
 # twistd's log line from twisted/internet/tcp.py: "PoetryFactory starting on 41235"
 TWISTD_STARTING = re.compile(rb"starting on (\d+)\r?\n")
 # How long a stopped child gets between SIGTERM and SIGKILL.
@@ -238,9 +239,13 @@ def _raise(exc):
     raise exc
 
 
-def start_server(path, *args, timeout=10.0, **kwargs):
-    """Start a tutorial server and wait for its "Serving ... on ..." line."""
-    return spawn(python_argv(path, *args), ready=SERVING, timeout=timeout, **kwargs)
+def start_server(path, *args, timeout=10.0, prefix=(), **kwargs):
+    """Start a tutorial server and wait for its "Serving ... on ..." line.
+
+    `prefix` goes before the command, e.g. ("prlimit", "--nofile=64").
+    """
+    argv = [*prefix, *python_argv(path, *args)]
+    return spawn(argv, ready=SERVING, timeout=timeout, **kwargs)
 
 
 def run_script(path, *args, timeout=10.0, **kwargs):

@@ -19,16 +19,29 @@ which prints the answer, still netstring-encoded:
     15:here is my poem,
 
 Leave out --port (or give --port 0) and the system picks a free port.
+
+Around the lesson's classes, main() wraps the factory in a ServerGuard: a
+client has --timeout seconds to send its request, and then to take each
+piece of the answer, before its connection is reset (one log line names
+it); a client that has finished sending (netcat -N) still gets its answer;
+a request that gets no answer has its connection reset, not closed;
+connections beyond what the process's file descriptors allow are refused,
+with one log line per burst; and when the server stops, the connections
+still open are reset.
 """
 
 import argparse
+import resource
 import sys
 
-from twisted.internet.error import CannotListenError
-from twisted.internet.protocol import ServerFactory
+from twisted.internet import defer, task
+from twisted.internet.error import CannotListenError, ConnectionAborted
+from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.internet.protocol import Protocol, ServerFactory
+from twisted.protocols import policies
 from twisted.protocols.basic import NetstringReceiver
-from twisted.protocols.policies import TimeoutMixin
 from twisted.python import log
+from zope.interface import implementer
 
 
 def parse_args():
@@ -55,17 +68,17 @@ def parse_args():
     parser.add_argument(
         "--timeout",
         type=float,
-        default=60.0,
-        help="seconds a client may take to send its request and read the"
-        " answer before it is dropped (default: 60)",
+        default=ServerGuard.timeout,
+        help="seconds a connection may go without the server sending anything"
+        f" new before it is reset; 0: never (default: {ServerGuard.timeout:g})",
     )
     args = parser.parse_args()
     if not 0 <= args.port <= 65535:
         parser.error(f"--port must be between 0 and 65535, not {args.port}")
     if args.backlog < 1:
         parser.error(f"--backlog must be at least 1, not {args.backlog}")
-    if args.timeout <= 0:
-        parser.error(f"--timeout must be more than 0, not {args.timeout}")
+    if args.timeout < 0:
+        parser.error(f"--timeout must not be negative, not {args.timeout:g}")
     return args
 
 
@@ -74,16 +87,10 @@ class TransformService:
         return poem.lower()
 
 
-class TransformProtocol(NetstringReceiver, TimeoutMixin):
+@implementer(IHalfCloseableProtocol)
+class TransformProtocol(NetstringReceiver):
     # Set when the one request a connection may carry has arrived.
     requested = False
-    # Set when the time-out dropped the connection (already logged).
-    timedOut = False
-
-    def connectionMade(self):
-        # An idle or very slow client would otherwise hold its socket open
-        # for ever; the whole exchange must fit in the factory's time-out.
-        self.setTimeout(self.factory.timeout)
 
     def stringReceived(self, request):
         if self.requested:  # one request per connection; ignore the rest
@@ -113,33 +120,33 @@ class TransformProtocol(NetstringReceiver, TimeoutMixin):
 
         self.transport.loseConnection()
 
+    def readConnectionLost(self):
+        # The client has finished sending (netcat -N): a request that is not
+        # whole by now never will be.
+        if not self.requested:
+            self.badRequest("the client stopped sending half-way")
+
+    def writeConnectionLost(self):
+        pass
+
     def badRequest(self, why):
-        log.msg(f"bad request: {why}; closing the connection")
+        log.msg(f"bad request: {why}; resetting the connection")
         self.transport.loseConnection()
 
-    def timeoutConnection(self):
-        self.timedOut = True
-        log.msg(f"no request and answer within {self.factory.timeout:g} s; dropping")
-        self.transport.abortConnection()
-
     def connectionLost(self, reason):
-        self.setTimeout(None)
         # NetstringReceiver closes the connection itself on a malformed or
         # oversized netstring and sets brokenPeer; say so once, here.
         if self.brokenPeer:
             log.msg(
                 "bad request: not a netstring of at most"
-                f" {self.MAX_LENGTH} bytes; closing the connection"
+                f" {self.MAX_LENGTH} bytes; resetting the connection"
             )
-        elif not self.requested and not self.timedOut:
+        elif not self.requested and not reason.check(ConnectionAborted):
             log.msg("connection closed before a whole request arrived")
 
 
 class TransformFactory(ServerFactory):
     protocol = TransformProtocol
-
-    # Seconds a connection may last; main() sets it from --timeout.
-    timeout = 60.0
 
     def __init__(self, service):
         self.service = service
@@ -163,19 +170,169 @@ class TransformFactory(ServerFactory):
         return self.service.cummingsify(poem)
 
 
+# Around the lesson: a wrapper for the factory, built on Twisted's
+# protocols.policies, so that the classes above stay the text's.
+
+
+@implementer(IHalfCloseableProtocol)
+class GuardedConnection(policies.ProtocolWrapper):
+    """Stands between one client's connection and the lesson's protocol."""
+
+    # Set when the server first writes to the connection.
+    written = False
+
+    def makeConnection(self, transport):
+        # ProtocolWrapper's own makeConnection also gives this wrapper the
+        # transport's interfaces, which costs as much as all the rest of it;
+        # the lesson's protocols have no use for them.
+        Protocol.makeConnection(self, transport)
+        self.lastProgress = self.factory.tick
+        self.factory.registerProtocol(self)
+        self.wrappedProtocol.makeConnection(self)
+
+    def write(self, data):
+        self.written = True
+        self.lastProgress = self.factory.tick
+        self.transport.write(data)
+
+    def writeSequence(self, data):
+        self.written = True
+        self.lastProgress = self.factory.tick
+        self.transport.writeSequence(data)
+
+    def loseConnection(self):
+        # Closing before sending a byte means something went wrong: reset
+        # the connection instead, so the client cannot take it for a poem.
+        if self.written:
+            super().loseConnection()
+        else:
+            self.transport.abortConnection()
+
+    def readConnectionLost(self):
+        # The client has finished sending (netcat -N, socat): go on sending
+        # to it (without this method Twisted would close the connection),
+        # and tell the lesson's protocol, if it wants to know.
+        halfCloseable = IHalfCloseableProtocol(self.wrappedProtocol, None)
+        if halfCloseable is not None:
+            halfCloseable.readConnectionLost()
+
+    def writeConnectionLost(self):
+        pass
+
+    def logPrefix(self):
+        # Log lines made on this connection name the lesson's protocol.
+        return self.wrappedProtocol.logPrefix()
+
+
+class ServerGuard(policies.WrappingFactory):
+    """Wraps a server's factory, to keep it serving whatever its clients do.
+
+    A connection on which the server has written nothing for `timeout`
+    seconds (checked every quarter of it) is reset. Connections beyond what
+    the process's file descriptors allow are refused, with a log line when
+    refusing starts and one when it stops. `cutConnections` resets the
+    connections still open, for when the server stops.
+    """
+
+    protocol = GuardedConnection
+    # The default, written here once; a server passes its own setting.
+    timeout = 60.0
+    # File descriptors left for the process itself (standard streams, the
+    # reactor, the listening socket, log files) out of its limit.
+    spare_descriptors = 32
+    # No "Starting factory" log lines for the wrapper itself.
+    noisy = False
+    # Counts the quarters of the time-out; progress is noted in ticks.
+    tick = 0
+    # The reactor, unless a test puts a task.Clock here.
+    clock = None
+
+    def __init__(self, factory, timeout, descriptors_per_client=1):
+        super().__init__(factory)
+        self.timeout = timeout
+        soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        room = soft_limit - self.spare_descriptors
+        self.limit = max(1, room // descriptors_per_client)
+        self.refused = 0
+        self.closed = None
+        self.sweeper = None
+
+    def logPrefix(self):
+        # Twisted's own lines ("PoetryFactory starting on 10000") name the
+        # lesson's factory, as the text shows them.
+        return self.wrappedFactory.logPrefix()
+
+    def startFactory(self):
+        if self.timeout:
+            from twisted.internet import reactor
+
+            self.sweeper = task.LoopingCall.withCount(self.sweep)
+            self.sweeper.clock = self.clock or reactor
+            self.sweeper.start(self.timeout / 4, now=False)
+
+    def stopFactory(self):
+        if self.sweeper is not None:
+            self.sweeper.stop()
+            self.sweeper = None
+
+    def sweep(self, quarters):
+        # More than one quarter if the reactor was busy for that long.
+        self.tick += quarters
+        for p in list(self.protocols):
+            if self.tick - p.lastProgress > 4:
+                peer = p.getPeer()
+                log.msg(
+                    f"no progress with {peer.host}:{peer.port} in"
+                    f" {self.timeout:g} s; resetting the connection"
+                )
+                p.transport.abortConnection()
+
+    def buildProtocol(self, addr):
+        if len(self.protocols) >= self.limit:
+            # Past the limit the process could not even accept (EMFILE), and
+            # Twisted would log every attempt: refuse here, saying so once.
+            if not self.refused:
+                log.msg(f"{self.limit} connections open; refusing new clients")
+            self.refused += 1
+            return None
+        return self.protocol(self, self.wrappedFactory.buildProtocol(addr))
+
+    def unregisterProtocol(self, p):
+        del self.protocols[p]
+        if self.refused:
+            log.msg(f"accepting clients again ({self.refused} refused meanwhile)")
+            self.refused = 0
+        if self.closed is not None and not self.protocols:
+            closed, self.closed = self.closed, None
+            closed.callback(None)
+
+    def cutConnections(self):
+        """Reset every connection still open; fire once they have all closed.
+
+        A clean close would make a poem cut short look whole to its client.
+        """
+        if not self.protocols:
+            return defer.succeed(None)
+        log.msg(f"stopping: resetting {len(self.protocols)} connections")
+        self.closed = defer.Deferred()
+        for p in list(self.protocols):
+            p.transport.abortConnection()
+        return self.closed
+
+
 def main():
     args = parse_args()
 
     service = TransformService()
 
     factory = TransformFactory(service)
-    factory.timeout = args.timeout
+    guard = ServerGuard(factory, args.timeout)
 
     from twisted.internet import reactor
 
     try:
         port = reactor.listenTCP(
-            args.port, factory, backlog=args.backlog, interface=args.iface
+            args.port, guard, backlog=args.backlog, interface=args.iface
         )
     except CannotListenError as e:
         reason = getattr(e.socketError, "strerror", None) or e.socketError
@@ -183,11 +340,19 @@ def main():
             f"transformedpoetry.py: cannot listen on {args.iface}:{args.port}: {reason}"
         )
 
-    # The log (one line per refused request) goes to stderr, so stdout holds
-    # only the line below.
+    print(f"Serving transforms on {port.getHost()}.", flush=True)
+
+    # From here on, Twisted's messages (and the guard's) go to stderr, so
+    # stdout holds only the line above.
     log.startLogging(sys.stderr, setStdout=False)
 
-    print(f"Serving transforms on {port.getHost()}.")
+    def stop_serving():
+        port.stopListening()
+        return guard.cutConnections()
+
+    # Before the reactor closes what is left (cleanly, so a cut poem would
+    # look whole), stop accepting and reset the connections still sending.
+    reactor.addSystemEventTrigger("before", "shutdown", stop_serving)
 
     reactor.run()
 

@@ -1,0 +1,240 @@
+"""docs/figures.md, and the Mermaid check behind `make figures`.
+
+FiguresPageTests read the page: one section per figure, in order, with the
+anchors the README links to. MermaidCheckTests run tools/figures/check.mjs
+under node on small Markdown files, to show that it passes good diagrams and
+fails broken ones with the file and line; they need node on PATH and the npm
+packages in tools/figures/node_modules.
+"""
+
+import os
+import re
+import shutil
+
+from twisted.internet import defer
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
+
+from tests.helpers import ROOT, ScriptTestCase
+from tools import launch
+
+PAGE = ROOT / "docs" / "figures.md"
+CHECK = ROOT / "tools" / "figures" / "check.mjs"
+NODE = shutil.which("node")
+MAKE = shutil.which("make")
+
+# The anchors GitHub gives the page's sections, in order; the README links
+# to them, so renaming a heading must show up here.
+ANCHORS = [
+    "figure-26-the-poetry-server-in-action",
+    "figure-27-a-transformation-server-with-two-protocols",
+    "figure-28-outer-and-inner-deferred-processing",
+    "figure-29-the-thread-of-control-in-figure-28",
+    "figure-30-a-caching-proxy-server",
+    "figure-31-a-deferred-that-has-been-fired",
+    "figure-32-the-same-deferred-with-a-new-callback",
+    "figure-33-a-trial-test-in-progress",
+    "figure-34-the-structure-of-our-fastpoetry-application",
+    "figure-35-generator-as-a-callback-sequence",
+    "figure-36-flow-control-in-an-inlinecallbacks-function",
+    "figure-37-the-result-of-a-deferredlist",
+    "part-14-exercise-3-a-proxy-that-fetches-once",
+]
+
+GOOD = """\
+# Two diagrams
+
+```mermaid
+flowchart LR
+    A["PoetryFactory"] --> B["PoetryProtocol"]
+```
+
+```mermaid
+sequenceDiagram
+    reactor->>Deferred: callback(poem)
+```
+"""
+
+# The second block is broken (an arrow to nowhere); its fence is on line 8.
+BROKEN = """\
+# One good diagram, one broken
+
+```mermaid
+flowchart LR
+    A --> B
+```
+
+```mermaid
+flowchart LR
+    A -->
+```
+"""
+
+# Only the last block is a diagram: the mermaid fence inside the four-backtick
+# block is an example in a code block, which GitHub shows as text.
+QUOTED = """\
+# How to write a diagram
+
+````markdown
+```mermaid
+flowchart LR
+    A -->
+```
+````
+
+```mermaid
+stateDiagram-v2
+    [*] --> NotCached
+```
+"""
+
+UNCLOSED = """\
+# A fence left open
+
+```mermaid
+flowchart LR
+    A --> B
+"""
+
+
+def github_anchor(heading):
+    """The anchor GitHub makes for a Markdown heading's text."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def sections(markdown):
+    """The page's "## " sections as (heading, body) pairs, in order."""
+    parts = re.split(r"^## (.+)$", markdown, flags=re.MULTILINE)
+    return list(zip(parts[1::2], parts[2::2], strict=True))
+
+
+class FiguresPageTests(SynchronousTestCase):
+    """docs/figures.md has one section per figure, in the text's order."""
+
+    def setUp(self):
+        self.page = PAGE.read_text(encoding="utf-8")
+
+    def test_sectionsInOrder(self):
+        """The sections are Figures 26 to 37, then the exercise, with the expected anchors."""
+        headings = [heading for heading, _ in sections(self.page)]
+
+        self.assertEqual([github_anchor(h) for h in headings], ANCHORS)
+
+    def test_oneDiagramPerSection(self):
+        """Each section holds exactly one mermaid block."""
+        for heading, body in sections(self.page):
+            self.assertEqual(body.count("```mermaid\n"), 1, heading)
+
+    def test_linksPointAtSections(self):
+        """Every link within the page leads to one of its sections."""
+        links = re.findall(r"\]\(#([^)]+)\)", self.page)
+
+        self.assertEqual(sorted(set(links)), sorted(ANCHORS))
+
+
+class MermaidCheckTests(ScriptTestCase):
+    """tools/figures/check.mjs parses each mermaid block with Mermaid itself."""
+
+    # A cold offline npm ci takes up to half a minute on a busy machine; each
+    # check then takes a second or two.
+    timeout = 120
+
+    def setUp(self):
+        if NODE is None:
+            raise SkipTest("node is not on PATH, so the Mermaid check cannot run")
+        return self.install()
+
+    @defer.inlineCallbacks
+    def install(self):
+        # `make figures-deps` does nothing when node_modules is up to date.
+        # Otherwise it runs npm ci, here forced offline so that `make test`
+        # never downloads: npm's own cache holds the packages on any machine
+        # where `make figures` has run once (and .ci/run installs them first).
+        env = launch.child_env(npm_config_offline="true")
+        for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL"):
+            env.pop(name, None)
+        result = yield launch.spawn([MAKE, "-s", "figures-deps"], env=env, timeout=100)
+        if result.exit_code != 0:
+            why = (result.stderr.strip().splitlines() or ["no output"])[0]
+            raise SkipTest(
+                "tools/figures/node_modules is missing or out of date, and npm's"
+                " cache cannot fill it offline; run `make figures` once (it"
+                f" downloads mermaid and jsdom), then the tests again ({why})"
+            )
+
+    def markdown(self, text):
+        """Write `text` to a new Markdown file and return its path."""
+        path = os.path.abspath(self.mktemp() + ".md")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def check(self, *paths):
+        """Run the checker on `paths` and fire with its ScriptProcess."""
+        return launch.spawn([NODE, str(CHECK), *paths], timeout=60)
+
+    @defer.inlineCallbacks
+    def test_goodDiagramsPass(self):
+        """Valid diagrams are counted and the exit status is 0."""
+        path = self.markdown(GOOD)
+
+        result = yield self.check(path)
+
+        self.assertEqual(result.exit_code, 0, result.stderr)
+        self.assertEqual(result.stdout, f"{path}: 2 diagrams parsed\n")
+        self.assertEqual(result.stderr, "")
+
+    @defer.inlineCallbacks
+    def test_brokenDiagramFails(self):
+        """A broken diagram is reported with its file, line and Mermaid's error; exit 1."""
+        path = self.markdown(BROKEN)
+
+        result = yield self.check(path)
+
+        self.assertEqual(result.exit_code, 1)
+        self.assertIn(f"{path}:8: mermaid cannot parse this diagram:", result.stderr)
+        # Mermaid's own words, not a message of ours.
+        self.assertIn("Parse error on line", result.stderr)
+        self.assertNotIn(f"{path}:3:", result.stderr)
+        self.assertEqual(result.stdout, f"{path}: 1 diagram parsed, 1 failed\n")
+
+    @defer.inlineCallbacks
+    def test_unclosedBlockFails(self):
+        """A mermaid fence that is never closed is an error, with its line."""
+        path = self.markdown(UNCLOSED)
+
+        result = yield self.check(path)
+
+        self.assertEqual(result.exit_code, 1)
+        self.assertIn(f"{path}:3: this mermaid block is never closed", result.stderr)
+
+    @defer.inlineCallbacks
+    def test_quotedBlockIgnored(self):
+        """A mermaid fence inside another code block is text, not a diagram."""
+        path = self.markdown(QUOTED)
+
+        result = yield self.check(path)
+
+        self.assertEqual(result.exit_code, 0, result.stderr)
+        self.assertEqual(result.stdout, f"{path}: 1 diagram parsed\n")
+
+    @defer.inlineCallbacks
+    def test_failureInOneFileFailsAll(self):
+        """With several files, one broken diagram anywhere makes the exit status 1."""
+        good, broken = self.markdown(GOOD), self.markdown(BROKEN)
+
+        result = yield self.check(good, broken)
+
+        self.assertEqual(result.exit_code, 1)
+        self.assertIn(f"{good}: 2 diagrams parsed\n", result.stdout)
+        self.assertIn(f"{broken}:8:", result.stderr)
+
+    @defer.inlineCallbacks
+    def test_docsDiagramsParse(self):
+        """Every diagram in docs/ parses, and none is missed."""
+        expected = PAGE.read_text(encoding="utf-8").count("\n```mermaid\n")
+        docs = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))
+
+        result = yield self.check(*docs)
+
+        self.assertEqual(result.exit_code, 0, result.stderr)
+        self.assertIn(f"docs/figures.md: {expected} diagrams parsed\n", result.stdout)
