@@ -8,24 +8,30 @@ learner would start it. The last tests back the facts the written answer
 to exercise 5 states about one reactor serving several services.
 """
 
+import io
 import os
 import socket
 import struct
+import sys
 import threading
 
 from twisted.internet import defer, error, protocol, threads
 from twisted.internet.interfaces import IReadDescriptor, IWriteDescriptor
-from twisted.internet.testing import MemoryReactor
+from twisted.internet.testing import MemoryReactorClock
 from twisted.trial import unittest
+from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from tests.helpers import (
     FASTPOETRY,
     ScriptTestCase,
+    capture_log,
+    connect_receiver,
     exchange,
     fetch,
     listen,
     load_script,
+    poem,
     read_poem,
 )
 from tests.mixins import PoemFileServerMixin
@@ -108,7 +114,7 @@ def big_poem(size):
 # -- exercise 1: the select loop ---------------------------------------------
 
 
-class PoetryClientTests(unittest.SynchronousTestCase):
+class PoetryClientTests(SynchronousTestCase):
     """select-poetry-server.py's PoetryClient, on a real loopback connection."""
 
     def setUp(self):
@@ -159,7 +165,7 @@ class PoetryClientTests(unittest.SynchronousTestCase):
         self.assertEqual(client.events(), self.module.selectors.EVENT_WRITE)
 
 
-class PoetryServerTests(unittest.SynchronousTestCase):
+class PoetryServerTests(SynchronousTestCase):
     """select-poetry-server.py's loop, on a real listening socket, in this process."""
 
     def setUp(self):
@@ -218,19 +224,88 @@ class PoetryServerTests(unittest.SynchronousTestCase):
         )
 
 
+class PoetryServerTimeoutTests(SynchronousTestCase):
+    """select-poetry-server.py's --timeout, with a clock the test sets."""
+
+    def setUp(self):
+        self.module = load_script(SELECT_SERVER)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.addCleanup(self.listener.close)
+        self.listener.setblocking(False)
+        self.now = 1000.0
+        self.server = self.module.PoetryServer(
+            self.listener, big_poem(8_000_000), timeout=60, clock=lambda: self.now
+        )
+        self.addCleanup(self.server.selector.close)
+        self.stderr = io.StringIO()
+        self.patch(sys, "stderr", self.stderr)
+
+    def connect(self):
+        """A client the server has accepted, and that reads nothing."""
+        sock = socket.create_connection(self.listener.getsockname(), timeout=5)
+        self.addCleanup(sock.close)
+        self.server.run_once(timeout=5)
+        return sock
+
+    def test_stuckClientIsReset(self):
+        """A client that has taken nothing for longer than the time-out is reset,
+        and one line on stderr names it."""
+        sock = self.connect()
+        port = sock.getsockname()[1]
+
+        self.now += 60.5
+        self.server.sweep()
+
+        self.assertEqual(len(self.server.selector.get_map()), 1)  # the listener
+        self.assertRaises(ConnectionResetError, read_until_closed, sock)
+        self.assertEqual(
+            self.stderr.getvalue(),
+            f"select-poetry-server.py: no progress with 127.0.0.1:{port} in 60 s;"
+            " resetting the connection\n",
+        )
+
+    def test_progressKeepsAClient(self):
+        """Each time the kernel takes some of the poem, the client's clock restarts."""
+        self.connect()
+        self.now += 50
+        self.server.run_once(timeout=5)  # the first send: progress at 1050
+
+        self.now += 50
+        self.server.sweep()
+
+        self.assertEqual(len(self.server.selector.get_map()), 2)
+        self.assertEqual(self.stderr.getvalue(), "")
+
+    def test_sweepsEveryQuarter(self):
+        """serve_forever looks for stuck clients every quarter of the time-out."""
+        self.server.sweep()
+
+        self.assertEqual(self.server.next_sweep, self.now + 15)
+
+    def test_cutAllResets(self):
+        """On Ctrl-C a client whose poem is not all sent gets a reset, not a close."""
+        sock = self.connect()
+
+        self.server.cut_all()
+
+        self.assertRaises(ConnectionResetError, read_until_closed, sock)
+
+
 # -- exercise 2: descriptors on the reactor ------------------------------------
 
 
-class PoetrySocketTests(unittest.SynchronousTestCase):
+class PoetrySocketTests(SynchronousTestCase):
     """lowlevel-poetry-server.py's PoetrySocket, on a real loopback connection."""
 
     def setUp(self):
         self.module = load_script(LOWLEVEL_SERVER)
-        self.reactor = MemoryReactor()
+        self.reactor = MemoryReactorClock()
 
     def make(self, poem, sndbuf=None):
         server, peer = loopback_pair(self, sndbuf)
-        poetry_socket = self.module.PoetrySocket(self.reactor, server, poem)
+        poetry_socket = self.module.PoetrySocket(
+            self.reactor, server, poem, peer.getsockname()
+        )
         self.reactor.addReader(poetry_socket)
         self.reactor.addWriter(poetry_socket)
         return poetry_socket, peer
@@ -297,13 +372,51 @@ class PoetrySocketTests(unittest.SynchronousTestCase):
 
         self.assertEqual(poetry_socket.fileno(), -1)
 
+    def test_cutShortIsReset(self):
+        """Closed before the whole poem is sent, the connection is reset."""
+        poetry_socket, peer = self.make(big_poem(8_000_000))
+        poetry_socket.doWrite()
 
-class PoetryListenerTests(unittest.SynchronousTestCase):
+        poetry_socket.connectionLost(None)
+
+        self.assertRaises(ConnectionResetError, read_until_closed, peer)
+
+    def test_stuckClientIsReset(self):
+        """sweep() resets a writer that has taken nothing for longer than the
+        time-out, and logs one line naming it."""
+        log = capture_log(self)
+        poetry_socket, peer = self.make(big_poem(8_000_000))
+        host, port = peer.getsockname()
+
+        self.reactor.advance(60.5)
+        self.module.sweep(self.reactor, 60)
+
+        self.assertNotIn(poetry_socket, self.reactor.writers)
+        self.assertNotIn(poetry_socket, self.reactor.readers)
+        self.assertRaises(ConnectionResetError, read_until_closed, peer)
+        self.assertEqual(
+            log.messages,
+            [f"no progress with {host}:{port} in 60 s; resetting the connection"],
+        )
+
+    def test_progressKeepsAClient(self):
+        """A write that sends something restarts the client's clock."""
+        poetry_socket, _ = self.make(big_poem(8_000_000))
+        self.reactor.advance(50)
+        poetry_socket.doWrite()
+
+        self.reactor.advance(50)
+        self.module.sweep(self.reactor, 60)
+
+        self.assertIn(poetry_socket, self.reactor.writers)
+
+
+class PoetryListenerTests(SynchronousTestCase):
     """lowlevel-poetry-server.py's PoetryListener, on a real listening socket."""
 
     def setUp(self):
         self.module = load_script(LOWLEVEL_SERVER)
-        self.reactor = MemoryReactor()
+        self.reactor = MemoryReactorClock()
         sock = socket.create_server(("127.0.0.1", 0))
         self.addCleanup(sock.close)
         sock.setblocking(False)
@@ -348,6 +461,19 @@ class PoemUnderLoadMixin:
         return path, poem
 
     @defer.inlineCallbacks
+    def test_servingLine(self):
+        """One line on stdout, naming the address the server really listens on."""
+        server = yield self.start_server(
+            self.SCRIPT, "--port", "0", poem("science.txt")
+        )
+
+        self.assertEqual(
+            server.stdout,
+            f"Serving poetry/science.txt on IPv4Address(type='TCP',"
+            f" host='127.0.0.1', port={server.port}).\n",
+        )
+
+    @defer.inlineCallbacks
     def test_fiftyClientsAtOnce(self):
         """Fifty clients at once each get the whole poem, byte for byte."""
         path, poem = self.poem_file(200_000)
@@ -384,25 +510,79 @@ class PoemUnderLoadMixin:
         self.assertLess(len(piece), len(poem))
         self.assertEqual(poems, [poem] * 3)
         self.assertEqual(after, poem)
-        self.assertEqual(server.stderr, "")
+        self.assertNotIn("Traceback", server.stderr)
+
+    @defer.inlineCallbacks
+    def test_stuckClientIsReset(self):
+        """A client that stops reading is reset after --timeout seconds, so it can
+        tell its poem was cut."""
+        path, poem = self.poem_file(8_000_000)
+        server = yield self.start_server(self.SCRIPT, "--timeout", "0.4", path)
+        client = connect_receiver(server.port, pause=True)
+        yield client.started  # it has read a little, and reads no more
+
+        yield server.wait_for(
+            rb"no progress with 127\.0\.0\.1:\d+ in 0\.4 s; resetting the connection"
+        )
+        client.transport.resumeProducing()
+        received, clean = yield client.done
+
+        self.assertFalse(clean)
+        self.assertLess(len(received), len(poem))
+
+    @defer.inlineCallbacks
+    def test_stopCutsWithAReset(self):
+        """Stopped (kill) in the middle of a poem, the server resets the
+        connection, so its client cannot take the part it got for the poem."""
+        path, poem = self.poem_file(8_000_000)
+        server = yield self.start_server(self.SCRIPT, path)
+        client = connect_receiver(server.port, pause=True)
+        yield client.started
+
+        yield server.stop()
+        client.transport.resumeProducing()
+        received, clean = yield client.done
+
+        self.assertFalse(clean)
+        self.assertLess(len(received), len(poem))
+        self.assertNotIn("Traceback", server.stderr)
 
 
-class SelectPoetryServerScriptTests(
-    PoemUnderLoadMixin, PoemFileServerMixin, ScriptTestCase
-):
-    """select-poetry-server.py, started as a learner would start it."""
+class SelectPoetryServerCommandLineTests(PoemFileServerMixin, SynchronousTestCase):
+    """select-poetry-server.py's command line: fastpoetry.py's, checked in this process."""
 
     SCRIPT = SELECT_SERVER
     COMMAND = f"python {SELECT_SERVER} --port 10002 poetry/fascination.txt"
 
+    def run_main(self, *argv, reactor=None):
+        # This server has no reactor to fake: make its loop fail instead, so
+        # a mistake cannot start serving inside the test run.
+        def serve_forever(server):
+            raise AssertionError("main() went on to serve")
 
-class LowLevelPoetryServerScriptTests(
-    PoemUnderLoadMixin, PoemFileServerMixin, ScriptTestCase
-):
-    """lowlevel-poetry-server.py, started as a learner would start it."""
+        self.patch(
+            load_script(SELECT_SERVER).PoetryServer, "serve_forever", serve_forever
+        )
+        return super().run_main(*argv, reactor=reactor)
+
+
+class LowLevelPoetryServerCommandLineTests(PoemFileServerMixin, SynchronousTestCase):
+    """lowlevel-poetry-server.py's command line: fastpoetry.py's, checked in this process."""
 
     SCRIPT = LOWLEVEL_SERVER
     COMMAND = f"python {LOWLEVEL_SERVER} --port 10002 poetry/fascination.txt"
+
+
+class SelectPoetryServerScriptTests(PoemUnderLoadMixin, ScriptTestCase):
+    """select-poetry-server.py, started as a learner would start it."""
+
+    SCRIPT = SELECT_SERVER
+
+
+class LowLevelPoetryServerScriptTests(PoemUnderLoadMixin, ScriptTestCase):
+    """lowlevel-poetry-server.py, started as a learner would start it."""
+
+    SCRIPT = LOWLEVEL_SERVER
 
 
 # -- exercise 5: several services, one reactor ---------------------------------

@@ -127,12 +127,10 @@ class BadNetstringTests(SynchronousTestCase):
 
         proto.connectionLost(Failure(ConnectionDone()))
 
-        self.assertEqual(
-            self.log.messages,
-            [
-                "bad request: not a netstring of at most 99999 bytes;"
-                " closing the connection"
-            ],
+        [message] = self.log.messages
+        self.assertTrue(
+            message.startswith("bad request: not a netstring of at most 99999 bytes;"),
+            message,
         )
 
     def test_noLengthLimitExceededHook(self):

@@ -224,6 +224,15 @@ COPIES = [
     (CLIENTS, ["DownloadFailed", "GuardedDownload", "DownloadGuard"]),
     (SERVERS[5:], ["DownloadFailed", "GuardedDownload", "DownloadGuard"]),
     (CLIENTS + SERVERS[5:], ["parse_address"]),
+    # Part 11, exercises 1 and 2: new servers that read the poem as fastpoetry.py does.
+    (
+        [
+            SERVERS[0],
+            "solutions/part-11/select-poetry-server.py",
+            "solutions/part-11/lowlevel-poetry-server.py",
+        ],
+        ["MAX_POEM_SIZE", "read_poem"],
+    ),
 ]
 
 

@@ -22,6 +22,13 @@ way fastpoetry.py prints it:
 Leave out --port (or give --port 0) and the system picks a free port. Stop
 the server with Ctrl-C.
 
+The command line is fastpoetry.py's, --timeout included: a client that has
+taken nothing for that many seconds is reset, with one line on stderr. A
+connection closed before the whole poem is sent (a stuck client, the server
+stopping) is closed with a reset, so its client cannot take a cut poem for
+a whole one. The poem file must be a regular, non-empty file of at most
+64 MiB.
+
 What the loop watches, and why:
 
 - the listening socket, for reading: "readable" there means clients are
@@ -35,11 +42,22 @@ What the loop watches, and why:
 """
 
 import argparse
+import os
 import selectors
+import signal
 import socket
+import stat
+import struct
 import sys
+import time
 
 PROGRAM = "select-poetry-server.py"
+
+# The largest poem a server will load.
+MAX_POEM_SIZE = 64 * 1024 * 1024
+
+# Seconds a client may take nothing before it is reset (--timeout).
+TIMEOUT = 60.0
 
 
 def parse_args():
@@ -64,23 +82,52 @@ def parse_args():
         default=1024,
         help="how many connections may wait to be accepted (default: 1024)",
     )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=TIMEOUT,
+        help="seconds a connection may go without the server sending anything"
+        f" new before it is reset; 0: never (default: {TIMEOUT:g})",
+    )
     args = parser.parse_args()
     if not 0 <= args.port <= 65535:
         parser.error(f"--port must be between 0 and 65535, not {args.port}")
     if args.backlog < 1:
         parser.error(f"--backlog must be at least 1, not {args.backlog}")
+    if args.timeout < 0:
+        parser.error(f"--timeout must not be negative, not {args.timeout:g}")
     return args
+
+
+def read_poem(path):
+    """The bytes of the poem file at `path`; ValueError says what is wrong with it."""
+    try:
+        # Look before opening: reading /dev/zero or a FIFO would never end.
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        with open(path, "rb") as poetry_file:
+            poem = poetry_file.read(MAX_POEM_SIZE + 1)
+    except OSError as e:
+        raise ValueError(e.strerror) from None
+    if not poem:
+        raise ValueError("the file is empty")
+    if len(poem) > MAX_POEM_SIZE:
+        raise ValueError(f"larger than {MAX_POEM_SIZE} bytes")
+    return poem
 
 
 class PoetryClient:
     """One connected client: its socket and how much of the poem it has had."""
 
-    def __init__(self, sock, poem):
+    def __init__(self, sock, poem, peer=None, now=0.0):
         self.sock = sock
+        self.peer = peer  # (host, port) of the client, for messages
         # A memoryview slices the poem without copying it for every send.
         self.poem = memoryview(poem)
         self.sent = 0
         self.reading = True  # until the client closes its side
+        self.last_progress = now  # when the kernel last took some of the poem
 
     def events(self):
         """What the loop should wait for on this client's socket."""
@@ -100,18 +147,52 @@ class PoetryClient:
 
 
 class PoetryServer:
-    """The select loop: a listening socket and the clients it has accepted."""
+    """The select loop: a listening socket and the clients it has accepted.
 
-    def __init__(self, listener, poem):
+    With a `timeout` (seconds), a client that has taken nothing of the poem
+    for that long is reset; `clock` tells the time (a test can pass its own).
+    """
+
+    def __init__(self, listener, poem, timeout=0, clock=time.monotonic):
         self.listener = listener
         self.poem = poem
+        self.timeout = timeout
+        self.clock = clock
+        self.next_sweep = clock() + timeout / 4
         self.selector = selectors.DefaultSelector()
         # The listener is registered with no data; each client with itself.
         self.selector.register(listener, selectors.EVENT_READ)
 
     def serve_forever(self):
         while True:
-            self.run_once()
+            # Wait for sockets, but no longer than until the next sweep.
+            if self.timeout:
+                self.run_once(max(0.0, self.next_sweep - self.clock()))
+                if self.clock() >= self.next_sweep:
+                    self.sweep()
+            else:
+                self.run_once()
+
+    def sweep(self):
+        """Reset every client that has taken nothing for `timeout` seconds."""
+        now = self.clock()
+        self.next_sweep = now + self.timeout / 4
+        for key in list(self.selector.get_map().values()):
+            client = key.data
+            if client is not None and now - client.last_progress > self.timeout:
+                host, port = client.peer[:2]
+                print(
+                    f"{PROGRAM}: no progress with {host}:{port} in"
+                    f" {self.timeout:g} s; resetting the connection",
+                    file=sys.stderr,
+                )
+                self.drop(client)
+
+    def cut_all(self):
+        """Drop every client (with a reset, if its poem is not all sent)."""
+        for key in list(self.selector.get_map().values()):
+            if key.data is not None:
+                self.drop(key.data)
 
     def run_once(self, timeout=None):
         """Wait up to `timeout` seconds (None: for ever), then serve what is ready."""
@@ -125,7 +206,7 @@ class PoetryServer:
         """Accept every client waiting in the listening socket's queue."""
         while True:
             try:
-                sock, _ = self.listener.accept()
+                sock, peer = self.listener.accept()
             except (BlockingIOError, InterruptedError):
                 return  # the queue is empty
             except ConnectionAbortedError:
@@ -136,7 +217,7 @@ class PoetryServer:
                 )
                 return
             sock.setblocking(False)
-            client = PoetryClient(sock, self.poem)
+            client = PoetryClient(sock, self.poem, peer, self.clock())
             self.selector.register(sock, client.events(), client)
 
     def serve_client(self, client, mask):
@@ -145,8 +226,13 @@ class PoetryServer:
                 client.read_some()
                 if not client.reading:
                     self.selector.modify(client.sock, client.events(), client)
-            if mask & selectors.EVENT_WRITE and client.send_some():
-                self.drop(client)
+            if mask & selectors.EVENT_WRITE:
+                sent_before = client.sent
+                done = client.send_some()
+                if client.sent > sent_before:
+                    client.last_progress = self.clock()
+                if done:
+                    self.drop(client)
         except (BlockingIOError, InterruptedError):
             pass  # not ready after all; the loop will come back to it
         except OSError:
@@ -155,6 +241,12 @@ class PoetryServer:
 
     def drop(self, client):
         self.selector.unregister(client.sock)
+        if client.sent < len(client.poem):
+            # Cut short: a reset (SO_LINGER on, 0 seconds) rather than the
+            # usual close, so the client cannot take what it got for the poem.
+            client.sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+            )
         client.sock.close()
 
 
@@ -175,10 +267,9 @@ def main():
 
     # The server only relays the poem, so it reads (and sends) raw bytes.
     try:
-        with open(args.poetry_file, "rb") as poetry_file:
-            poem = poetry_file.read()
-    except OSError as e:
-        sys.exit(f"{PROGRAM}: cannot read {args.poetry_file}: {e.strerror}")
+        poem = read_poem(args.poetry_file)
+    except ValueError as e:
+        sys.exit(f"{PROGRAM}: cannot read {args.poetry_file}: {e}")
 
     # Like listenTCP: IPv6 only for an IPv6 address, and SO_REUSEADDR so a
     # restarted server need not wait for its old connections to time out.
@@ -197,10 +288,13 @@ def main():
     # flush: there is no other output, and stdout may be a pipe.
     print(f"Serving {args.poetry_file} on {describe(listener)}.", flush=True)
 
+    # kill (SIGTERM) stops the server the way Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    server = PoetryServer(listener, poem, args.timeout)
     try:
-        PoetryServer(listener, poem).serve_forever()
+        server.serve_forever()
     except KeyboardInterrupt:
-        pass  # Ctrl-C is how this server is meant to stop
+        server.cut_all()  # Ctrl-C is how this server is meant to stop
 
 
 if __name__ == "__main__":
