@@ -16,10 +16,14 @@ import re
 import sys
 from pathlib import Path
 
-from twisted.internet import defer, error, protocol
+from twisted.internet import defer, error, protocol, task
 
 ROOT = Path(__file__).resolve().parent.parent
 POETRY = ROOT / "poetry"
+# The tac file of Part 16, and the cache twistd's (and trial's) plugin scan
+# writes into the checkout.
+TAC = "twisted-server-3/fastpoetry.py"
+DROPIN_CACHE = ROOT / "twisted" / "plugins" / "dropin.cache"
 
 # "... on IPv4Address(type='TCP', host='127.0.0.1', port=41235)." (an
 # IPv6Address has more fields after the port)
@@ -71,16 +75,19 @@ class ScriptProcess(protocol.ProcessProtocol):
         self._ready = defer.Deferred() if ready_pattern is not None else None
         self._end_waiters = []
         self._line_waiters = []
+        self._listeners = []
 
     # -- ProcessProtocol ---------------------------------------------------
 
     def outReceived(self, data):
         self.out += data
+        self._tell_listeners("out", data)
         self._check_ready()
         self._check_lines()
 
     def errReceived(self, data):
         self.err += data
+        self._tell_listeners("err", data)
         self._check_ready()
         self._check_lines()
 
@@ -102,6 +109,18 @@ class ScriptProcess(protocol.ProcessProtocol):
             waiter.callback(self)
 
     # -- for callers -------------------------------------------------------
+
+    def add_listener(self, listener):
+        """Call `listener(self, "out" or "err", data)` for each chunk from now on."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener):
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _tell_listeners(self, stream, data):
+        for listener in list(self._listeners):
+            listener(self, stream, data)
 
     def _check_ready(self):
         if self._ready is None or self.ready_pattern is None:
@@ -193,14 +212,26 @@ def twistd_argv(*args):
     return [str(Path(sys.executable).with_name("twistd")), *map(str, args)]
 
 
-def spawn(argv, *, ready=None, timeout=10.0, env=None, cwd=None):
+def spawn(
+    argv,
+    *,
+    ready=None,
+    timeout=10.0,
+    env=None,
+    cwd=None,
+    close_stdin=False,
+    started=None,
+):
     """Start the command `argv` (a list) in the repository root, or in `cwd`.
 
     With `ready` (a compiled bytes pattern whose group 1 is a port), the
     Deferred fires once a line of output matches, with the ScriptProcess (its
     `.port` set). Without it, the Deferred fires when the child exits. Either
     way the child is killed, and the Deferred fails with ScriptFailed, after
-    `timeout` seconds.
+    `timeout` seconds. With `close_stdin`, the child reads end-of-file at once,
+    as from `< /dev/null`. `started`, if given, is called with the
+    ScriptProcess as soon as the child exists (to watch its output as it
+    comes, or to be able to stop it).
     """
     from twisted.internet import reactor
 
@@ -213,6 +244,10 @@ def spawn(argv, *, ready=None, timeout=10.0, env=None, cwd=None):
         env=env if env is not None else child_env(),
         path=str(cwd or ROOT),
     )
+    if close_stdin:
+        proc.transport.closeStdin()
+    if started is not None:
+        started(proc)
 
     done = proc._ready if ready is not None else proc.when_ended()
     what = "become ready" if ready is not None else "finish"
@@ -259,3 +294,50 @@ def stop_all(procs, signame="TERM"):
     yield defer.gatherResults(
         [proc.stop(signame) for proc in procs], consumeErrors=True
     )
+
+
+# -- twistd daemons: processes that are not our children --------------------
+
+
+def process_gone(pid):
+    """True once `pid` has exited (a zombie waiting for init counts as gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return re.search(r"^State:\s+Z", status, re.MULTILINE) is not None
+
+
+@defer.inlineCallbacks
+def poll(condition, what, timeout=10.0, interval=0.05):
+    """Fire once `condition()` is true; fail with ScriptFailed after `timeout` s.
+
+    A daemon is not our child, so there is no Deferred for its progress:
+    this checks its files every `interval` seconds instead.
+    """
+    from twisted.internet import reactor
+
+    deadline = reactor.seconds() + timeout
+    while not condition():
+        if reactor.seconds() > deadline:
+            raise ScriptFailed(f"gave up after {timeout:g} s waiting for {what}")
+        yield task.deferLater(reactor, interval, lambda: None)
+
+
+def tac_copy(directory, **settings):
+    """Copy the tac file into `directory`, some configuration lines rewritten.
+
+    The tutorial's file keeps port 10000; the copy takes port 0 unless told
+    otherwise, so nothing depends on 10000 being free. Its poem path stays
+    relative: run twistd on the copy from the repository root.
+    """
+    text = (ROOT / TAC).read_text(encoding="utf-8")
+    for name, value in {"port": 0, **settings}.items():
+        text, count = re.subn(
+            rf"^{name} = .*$", f"{name} = {value!r}", text, flags=re.M
+        )
+        if count != 1:
+            raise ValueError(f"no single '{name} = ...' line in {TAC}")
+    copy = Path(directory) / "fastpoetry.py"
+    copy.write_text(text, encoding="utf-8")
+    return copy

@@ -1,0 +1,154 @@
+"""The command line of the guided tour.
+
+    make tour                    # the list of parts
+    make tour PART=14            # Part 14, at the text's pace
+    make tour PART=14 FAST=1     # the same with the long waits shortened
+
+or, from the repository root, `.venv/bin/python -m tools.tour [--fast] [PART]`.
+
+The exit status is 0 when every step did what the text says, 1 when one did
+not (or the tour could not go on), 2 for a bad command line, and 130 after
+Ctrl-C, which stops everything the tour started and removes its files.
+(make reports any failure of the command as its own status 2.)
+"""
+
+import argparse
+import signal
+import sys
+import traceback
+
+from twisted.internet import defer, error
+
+from tools.tour import PARTS
+from tools.tour.output import Output
+from tools.tour.runner import StopTour, Tour
+
+USAGE = "make tour [PART=N] [FAST=1]  (or: python -m tools.tour [--fast] [N])"
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="tour",
+        usage=USAGE,
+        description="A guided tour of one part of the text, in one terminal.",
+    )
+    parser.add_argument("part", nargs="?", help="the part: 11 to 18")
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="shorten the long waits (slow servers, 5-second delays)",
+    )
+    args = parser.parse_args(argv)
+    if args.part is not None:
+        first, last = min(PARTS), max(PARTS)
+        if not args.part.isdigit() or int(args.part) not in PARTS:
+            parser.error(
+                f"there is no tour of part {args.part!r}: the parts are"
+                f" {first} to {last} (`make tour` lists them)"
+            )
+        args.part = int(args.part)
+    return args
+
+
+def listing():
+    """One line per part, for `make tour` without PART."""
+    lines = [
+        "A guided tour of each part, in one terminal: it starts the servers,",
+        "runs the text's commands in order, says what to notice and checks it.",
+        "",
+    ]
+    for number, part in sorted(PARTS.items()):
+        lines.append(f"  make tour PART={number}  {part.TITLE}: {part.SUMMARY}")
+    lines += [
+        "",
+        "Add FAST=1 to shorten the long waits (only through the tour's own",
+        "options: slow servers get a shorter --delay, the 5-second examples run",
+        "through tools/speedup.py; the scripts themselves are not changed).",
+    ]
+    return "\n".join(lines)
+
+
+async def run_part(tour, number):
+    """Run one part's tour, stop everything, print the summary: the exit status."""
+    part = PARTS[number]
+    heading = f"Part {number}: {part.TITLE}" + (" (FAST=1)" if tour.fast else "")
+    tour.out.line(heading)
+    tour.out.line("=" * len(heading))
+    finished = False
+    try:
+        await part.run(tour)
+        finished = True
+    except StopTour as stop:
+        tour.out.line()
+        tour.out.say(f"The tour cannot go on: {stop}")
+    finally:
+        tour.out.line()
+        tour.out.say("Stopping everything the tour started.")
+        await tour.cleanup()
+    code = tour.summary(number)
+    return code if finished else 1
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.part is None:
+        print(listing())
+        return 0
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")
+
+    from twisted.internet import reactor
+
+    out = Output(sys.stdout)
+    tour = Tour(out, fast=args.fast)
+    outcome = {"code": 1, "interrupted": False}
+
+    def stop():
+        try:
+            reactor.stop()
+        except error.ReactorNotRunning:
+            pass
+
+    def interrupt():
+        if not outcome["interrupted"]:
+            outcome["interrupted"] = True
+            out.mute()
+            # Stopping the reactor runs tour.cleanup first (see below).
+            stop()
+
+    def on_sigint(signum, frame):
+        # As Twisted's own handler does: act from the reactor, not from here.
+        reactor.callFromThread(interrupt)
+
+    def finished(code):
+        outcome["code"] = code
+        stop()
+
+    def crashed(failure):
+        out.stop_waiting()
+        traceback.print_exception(failure.value, file=sys.stderr)
+        stop()
+
+    def begin():
+        signal.signal(signal.SIGINT, on_sigint)
+        run = defer.ensureDeferred(run_part(tour, args.part))
+        run.addCallbacks(finished, crashed)
+
+    # However the reactor stops (the end, Ctrl-C, SIGTERM), the tour's
+    # children, daemons and files go first.
+    reactor.addSystemEventTrigger("before", "shutdown", tour.cleanup)
+    reactor.callWhenRunning(begin)
+    reactor.run()
+
+    if outcome["interrupted"]:
+        print(
+            "Interrupted: the tour stopped everything it had started and"
+            " removed its temporary files.",
+            file=sys.stderr,
+        )
+        return 130
+    return outcome["code"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
