@@ -308,6 +308,28 @@ def process_gone(pid):
     return re.search(r"^State:\s+Z", status, re.MULTILINE) is not None
 
 
+def marked_processes(name, value):
+    """The pids of live processes whose environment has `name`=`value`.
+
+    A variable set for a child is inherited by everything it starts, a twistd
+    daemon included, so this finds what a child left running (Linux: /proc).
+    """
+    marker = f"{name}={value}".encode()
+    try:
+        entries = [entry for entry in os.listdir("/proc") if entry.isdigit()]
+    except FileNotFoundError:
+        return []
+    pids = []
+    for entry in entries:
+        try:
+            environ = Path("/proc", entry, "environ").read_bytes()
+        except OSError:
+            continue
+        if marker in environ.split(b"\0") and not process_gone(int(entry)):
+            pids.append(int(entry))
+    return pids
+
+
 @defer.inlineCallbacks
 def poll(condition, what, timeout=10.0, interval=0.05):
     """Fire once `condition()` is true; fail with ScriptFailed after `timeout` s.

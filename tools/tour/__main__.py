@@ -21,7 +21,7 @@ from twisted.internet import defer, error
 
 from tools.tour import PARTS
 from tools.tour.output import Output
-from tools.tour.runner import StopTour, Tour
+from tools.tour.runner import Tour, run_part
 
 USAGE = "make tour [PART=N] [FAST=1]  (or: python -m tools.tour [--fast] [N])"
 
@@ -43,7 +43,7 @@ def parse_args(argv):
         first, last = min(PARTS), max(PARTS)
         if not args.part.isdigit() or int(args.part) not in PARTS:
             parser.error(
-                f"there is no tour of part {args.part!r}: the parts are"
+                f"there is no tour of part {args.part}: the parts are"
                 f" {first} to {last} (`make tour` lists them)"
             )
         args.part = int(args.part)
@@ -53,40 +53,20 @@ def parse_args(argv):
 def listing():
     """One line per part, for `make tour` without PART."""
     lines = [
-        "A guided tour of each part, in one terminal: it starts the servers,",
-        "runs the text's commands in order, says what to notice and checks it.",
+        "make tour PART=N runs the guided tour of Part N in one terminal: it",
+        "starts the servers, runs the text's commands in order, says what to",
+        "notice in each, and checks that it happened.",
         "",
     ]
     for number, part in sorted(PARTS.items()):
-        lines.append(f"  make tour PART={number}  {part.TITLE}: {part.SUMMARY}")
+        lines.append(f"  {number}  {part.TITLE}: {part.SUMMARY}")
     lines += [
         "",
-        "Add FAST=1 to shorten the long waits (only through the tour's own",
-        "options: slow servers get a shorter --delay, the 5-second examples run",
-        "through tools/speedup.py; the scripts themselves are not changed).",
+        "Add FAST=1 to shorten the long waits, through the tour's own options",
+        "only: the slow servers get a shorter --delay, and the examples that",
+        "wait 5 seconds run through tools/speedup.py. No script is changed.",
     ]
     return "\n".join(lines)
-
-
-async def run_part(tour, number):
-    """Run one part's tour, stop everything, print the summary: the exit status."""
-    part = PARTS[number]
-    heading = f"Part {number}: {part.TITLE}" + (" (FAST=1)" if tour.fast else "")
-    tour.out.line(heading)
-    tour.out.line("=" * len(heading))
-    finished = False
-    try:
-        await part.run(tour)
-        finished = True
-    except StopTour as stop:
-        tour.out.line()
-        tour.out.say(f"The tour cannot go on: {stop}")
-    finally:
-        tour.out.line()
-        tour.out.say("Stopping everything the tour started.")
-        await tour.cleanup()
-    code = tour.summary(number)
-    return code if finished else 1
 
 
 def main(argv=None):
@@ -131,7 +111,7 @@ def main(argv=None):
 
     def begin():
         signal.signal(signal.SIGINT, on_sigint)
-        run = defer.ensureDeferred(run_part(tour, args.part))
+        run = defer.ensureDeferred(run_part(tour, PARTS[args.part]))
         run.addCallbacks(finished, crashed)
 
     # However the reactor stops (the end, Ctrl-C, SIGTERM), the tour's

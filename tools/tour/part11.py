@@ -10,7 +10,7 @@ from tools.tour.network import client, fastpoetry, netcat, slowpoetry
 
 NUMBER = 11
 TITLE = "Your Poetry is Served"
-SUMMARY = "fastpoetry, client 4 and netcat; a slow server"
+SUMMARY = "fastpoetry, client 4, nc, slowpoetry"
 
 FAST = fastpoetry("fast", "fascination.txt")
 SLOW_POEM = "ecstasy.txt"
@@ -21,8 +21,8 @@ DELAY = 0.1
 FAST_DELAY = 0.01
 
 PICTURE = """\
-  client 4, nc ---> fastpoetry :{fast:<5}  poetry/fascination.txt, all at once
-  client 4 -------> slowpoetry :{slow:<5}  poetry/{slow_poem}, {pace}
+  client 4, nc ---> fastpoetry :{fast:<5}  fascination.txt, all at once
+  client 4 -------> slowpoetry :{slow:<5}  {slow_poem}, {pace}
 """
 
 

@@ -10,7 +10,7 @@ from tools.tour.runner import Result
 
 NUMBER = 12
 TITLE = "A Poetry Transformation Server"
-SUMMARY = "transformedpoetry, transform-test, a bad request"
+SUMMARY = "transform-test, a bad request"
 
 TRANSFORM = transform()
 # A netstring, but with no "<transform-name>." in front of the poem.

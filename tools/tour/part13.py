@@ -11,17 +11,20 @@ from tools.tour.network import (
 
 NUMBER = 13
 TITLE = "Deferred All The Way Down"
-SUMMARY = "defer-10; client 6 and the transformation server"
+SUMMARY = "defer-10, client 6"
+
+DEFER_10 = python("twisted-deferred/defer-10.py")
 
 
 async def run(tour):
+    tour.ahead(DEFER_10)
     await tour.start_servers(*THREE_SERVERS)
     tour.introduce(THREE_SERVERS_PICTURE, client=6)
 
     await tour.command(
         "In the second example callback_2 returns an inner Deferred: the outer"
         " one pauses, and callback_3 runs only once the inner one fires.",
-        python("twisted-deferred/defer-10.py"),
+        DEFER_10,
         expect=[
             Exits(0),
             InOrder(

@@ -15,14 +15,14 @@ from tools.tour.network import (
 
 NUMBER = 14
 TITLE = "When a Deferred Isn't"
-SUMMARY = "defer-11, defer-unhandled; proxies 1.0, 2.0, waiters"
+SUMMARY = "defer-11, the caching proxies"
 
 POEM = "fascination.txt"
 FAST = fastpoetry("fast", POEM)
 # Exercise 3's slow server sends the whole poem at once, then waits this long
 # before it hangs up; the proxy's clients wait as long.
 DELAY = 5.0
-FAST_DELAY = 0.5
+FAST_DELAY = 0.3
 
 PROXY1 = Server("proxy1", "proxy 1.0", python(PROXY_1, "--port", "0", "{fast}"))
 PROXY2 = Server("proxy2", "proxy 2.0", python(PROXY_2, "--port", "0", "{fast}"))
@@ -39,6 +39,10 @@ PICTURE = """\
   Each proxy keeps the first poem it fetches, and serves that copy after.
 """
 
+DEFER_11 = python("twisted-deferred/defer-11.py")
+# Both streams through one pipe, to see where the report comes.
+DEFER_UNHANDLED = python("twisted-deferred/defer-unhandled.py", merged=True)
+
 FETCHING = r"^Fetching poem from server\.$"
 CACHED = r"^Using cached poem\.$"
 
@@ -54,6 +58,7 @@ def cached(key):
 async def run(tour):
     delay = FAST_DELAY if tour.fast else DELAY
     slow = slowpoetry("slow", POEM, 1000, delay)
+    tour.ahead(DEFER_11, DEFER_UNHANDLED)
     await tour.start_servers(FAST, slow)
     await tour.start_servers(PROXY1, PROXY2, WAITERS)
     tour.introduce(PICTURE, poem=POEM, delay=delay)
@@ -61,7 +66,7 @@ async def run(tour):
     await tour.command(
         "A Deferred that has already fired runs each callback as it is added;"
         " a paused one holds them all until it is unpaused.",
-        python("twisted-deferred/defer-11.py"),
+        DEFER_11,
         expect=[
             Exits(0),
             InOrder(
@@ -83,7 +88,7 @@ async def run(tour):
     await tour.command(
         "The error is reported only when the last reference to the Deferred"
         " goes: until then a callback could still handle it.",
-        python("twisted-deferred/defer-unhandled.py", merged=True),
+        DEFER_UNHANDLED,
         expect=[
             Exits(0),
             InOrder(

@@ -26,7 +26,7 @@ from tools.tour.network import TAC, client
 
 NUMBER = 16
 TITLE = "Twisted Daemonologie"
-SUMMARY = "log.py; the tac file under twistd, a daemon; the plugin"
+SUMMARY = "log.py, twistd, a daemon, the plugin"
 
 POEM = "ecstasy.txt"
 PIDFILE = "{T}/twistd.pid"
@@ -41,6 +41,10 @@ FOREGROUND = Server(
     settled=rb"loaded a poem from",
     stamps=True,
 )
+
+LOG = python("basic-twisted/log.py")
+TAC_PYTHON = python(TAC)
+DIFF = program("diff", TAC, "{T}/fastpoetry.py")
 
 PICTURE = """\
   twistd --nodaemon --python $T/fastpoetry.py    in the foreground, then
@@ -104,12 +108,13 @@ def daemon_steps(tour, key, how):
 
 async def run(tour):
     launch.tac_copy(tour.temp)
+    tour.ahead(LOG, TAC_PYTHON, DIFF)
     tour.introduce(PICTURE, poem=POEM)
 
     await tour.command(
         "log.msg and log.err write to the log that startLogging opened: a"
         " message, then an error with its traceback.",
-        python("basic-twisted/log.py"),
+        LOG,
         expect=[
             Exits(0),
             Says(r"\[-\] Log opened\.$", "out", what='"Log opened."'),
@@ -129,7 +134,7 @@ async def run(tour):
     await tour.command(
         "A tac file only builds the application: run with python, nothing"
         " happens, and it exits at once.",
-        python(TAC),
+        TAC_PYTHON,
         expect=[Exits(0), Silent()],
     )
 
@@ -137,7 +142,7 @@ async def run(tour):
     await tour.command(
         "twistd will run a copy of the tac file, $T/fastpoetry.py, whose only"
         " change is port 0 (a free port) for 10000.",
-        program("diff", TAC, "{T}/fastpoetry.py"),
+        DIFF,
         expect=[
             Exits(1),
             Says(r"^< port = 10000$", "out", what="port = 10000"),

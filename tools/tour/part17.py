@@ -11,7 +11,7 @@ from tools.tour.network import (
 
 NUMBER = 17
 TITLE = "Just Another Way to Spell 'Callback'"
-SUMMARY = "gen-1 ... gen-4, inlineCallbacks, client 7"
+SUMMARY = "gen-N, inlineCallbacks, client 7"
 
 # With FAST=1, the inlineCallbacks examples run through tools/speedup.py,
 # their callLater delays this many times shorter.
@@ -48,6 +48,11 @@ GENERATORS = [
 ]
 
 
+# Always at the text's pace: through tools/speedup.py, its frames would sit
+# above reactor.run() in the very stack this example is about.
+TRACEBACK = python("inline-callbacks/inline-callbacks-tb.py")
+
+
 def example(tour, name):
     """An inlineCallbacks example, through tools/speedup.py with FAST=1."""
     if tour.fast:
@@ -62,6 +67,12 @@ def pace(tour, seconds):
 
 
 async def run(tour):
+    tour.ahead(
+        *(python(f"inline-callbacks/{name}") for name, _, _ in GENERATORS),
+        example(tour, "inline-callbacks-1.py"),
+        example(tour, "inline-callbacks-2.py"),
+        TRACEBACK,
+    )
     await tour.start_servers(*THREE_SERVERS)
     tour.introduce(THREE_SERVERS_PICTURE, client=7)
 
@@ -101,12 +112,10 @@ async def run(tour):
         ],
     )
 
-    # Always at the text's pace: through tools/speedup.py, its frames would
-    # sit above reactor.run() in the very stack this example is about.
     await tour.command(
         "The stack from inside the generator: reactor.run() at the top, the"
         " reactor and inlineCallbacks between, my_callbacks at the bottom.",
-        python("inline-callbacks/inline-callbacks-tb.py"),
+        TRACEBACK,
         expect=[
             Exits(0),
             Says(

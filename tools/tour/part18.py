@@ -79,6 +79,7 @@ EXAMPLES = [
 
 
 async def run(tour):
+    tour.ahead(*(python(f"deferred-list/{name}") for name, _, _, _ in EXAMPLES))
     await tour.start_servers(*THREE_SERVERS)
     tour.introduce(THREE_SERVERS_PICTURE, client=8)
 

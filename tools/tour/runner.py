@@ -98,6 +98,28 @@ class Result:
         return cls(proc.out, proc.err, proc.exit_code, proc.signal, timed_out, timeout)
 
 
+class Launched:
+    """A command started by the tour, whose output is kept until a step
+    follows it."""
+
+    def __init__(self, timeout):
+        self.timeout = timeout
+        self.proc = None
+        self.recorded = []  # (stream, data), in the order they came
+        self.timed_out = None  # a Deferred: True if it had to be killed
+
+    def record(self, proc, stream, data):
+        self.recorded.append((stream, data))
+
+    def follow(self, listener):
+        """Hand `listener` what came so far, then what comes from now on."""
+        self.proc.remove_listener(self.record)
+        for stream, data in self.recorded:
+            listener(self.proc, stream, data)
+        self.recorded = []
+        self.proc.add_listener(listener)
+
+
 class Tour:
     """Runs one part's steps; see the module docstring."""
 
@@ -109,6 +131,7 @@ class Tour:
         self.fields = {}  # key -> port, for commands and pictures
         self.daemons = {}  # key -> pid of a twistd daemon
         self.children = []  # every process started, in order
+        self.started_ahead = {}  # command as shown -> Launched (FAST=1)
         self.log_marks = {}  # file template -> its size when a step began
         self.results = []  # (step number, True / False / None for skipped)
         self.stopping = False
@@ -318,31 +341,50 @@ class Tour:
 
     # -- kinds of steps --------------------------------------------------------
 
+    def _launch(self, command, timeout):
+        """Start `command`, recording what it prints; a Launched."""
+        launched = Launched(timeout)
+
+        def started(proc):
+            launched.proc = proc
+            proc.add_listener(launched.record)
+
+        done = self.spawn(
+            command.argv(self.fields, self.temp), timeout=timeout, started=started
+        )
+        launched.timed_out = done.addCallbacks(
+            lambda proc: False, lambda failure: bool(failure.trap(launch.ScriptFailed))
+        )
+        return launched
+
+    def ahead(self, *commands):
+        """With FAST=1, start these commands now, all at once: they need no
+        server and no earlier step. Each one's step then shows what it
+        printed, in the order it printed it, and goes on from there."""
+        if self.fast:
+            for command in commands:
+                shown = command.shown(self.fields)
+                self.started_ahead[shown] = self._launch(command, COMMAND_TIMEOUT)
+
     async def run(self, command, timeout=None, show=None, head=24, tail=6):
         """Print `command`, run it, print its output as it comes; a Result.
 
         Long output is cut to its first `head` and last `tail` lines; `show`,
         if given, picks the lines to print from the whole output instead.
         """
-        timeout = timeout or COMMAND_TIMEOUT
-        self.out.line("$ " + command.shown(self.fields))
+        shown = command.shown(self.fields)
+        self.out.line("$ " + shown)
+        launched = self.started_ahead.pop(shown, None)
+        if launched is None:
+            launched = self._launch(command, timeout or COMMAND_TIMEOUT)
         collected = []
         sink = Excerpt(self.out, head, tail) if show is None else collected.append
         feeds = {"out": Lines(sink), "err": Lines(sink)}
-        children = []
 
-        def started(proc):
-            children.append(proc)
-            proc.add_listener(lambda proc, stream, data: feeds[stream].feed(data))
-
-        timed_out = False
         self.out.wait_for(command.name)
         try:
-            await self.spawn(
-                command.argv(self.fields, self.temp), timeout=timeout, started=started
-            )
-        except launch.ScriptFailed:
-            timed_out = True
+            launched.follow(lambda proc, stream, data: feeds[stream].feed(data))
+            timed_out = await launched.timed_out
         finally:
             self.out.stop_waiting()
         for feed in feeds.values():
@@ -352,7 +394,7 @@ class Tour:
         else:
             for line in show(collected):
                 self.out.line(line)
-        return Result.of(children[0], timed_out, timeout)
+        return Result.of(launched.proc, timed_out, launched.timeout)
 
     def command(self, note, command, expect=(), watch=None, files=(), **options):
         """A step that runs `command` to the end."""
@@ -443,26 +485,8 @@ class Tour:
         if not self.had_dropin_cache:
             launch.DROPIN_CACHE.unlink(missing_ok=True)
 
-    def marked(self):
-        """The pids of live processes that carry this tour's marker: a twistd
-        daemon, or anything a child left behind."""
-        marker = f"{MARKER}={self.temp}".encode()
-        try:
-            entries = [entry for entry in os.listdir("/proc") if entry.isdigit()]
-        except FileNotFoundError:
-            return []
-        pids = []
-        for entry in entries:
-            try:
-                environ = Path("/proc", entry, "environ").read_bytes()
-            except OSError:
-                continue
-            if marker in environ.split(b"\0") and not launch.process_gone(int(entry)):
-                pids.append(int(entry))
-        return pids
-
     async def _stop_marked(self):
-        pids = self.marked()
+        pids = launch.marked_processes(MARKER, str(self.temp))
         for pid in pids:
             signal_quietly(pid, signal.SIGTERM)
         try:
@@ -500,3 +524,24 @@ def signal_quietly(pid, sig):
         os.kill(pid, sig)
     except ProcessLookupError:
         pass
+
+
+async def run_part(tour, part):
+    """Run one part's tour (a partNN module), stop everything, print the
+    summary; the exit status."""
+    heading = f"Part {part.NUMBER}: {part.TITLE}" + (" (FAST=1)" if tour.fast else "")
+    tour.out.line(heading)
+    tour.out.line("=" * len(heading))
+    finished = False
+    try:
+        await part.run(tour)
+        finished = True
+    except StopTour as stop:
+        tour.out.line()
+        tour.out.say(f"The tour cannot go on: {stop}")
+    finally:
+        tour.out.line()
+        tour.out.say("Stopping everything the tour started.")
+        await tour.cleanup()
+    code = tour.summary(part.NUMBER)
+    return code if finished else 1
