@@ -25,7 +25,7 @@ from tests.helpers import ROOT, ScriptTestCase
 from tools import launch
 from tools.tour import part11
 from tools.tour.commands import Server, python
-from tools.tour.network import SLOWPOETRY
+from tools.tour.network import SLOWPOETRY, fastpoetry
 from tools.tour.output import Excerpt, Output, Repeats
 from tools.tour.runner import Tour, run_part
 
@@ -348,6 +348,33 @@ class FailingStepTests(unittest.TestCase):
             r"\nPart 11: (1 of 2 steps did not do what the text says \(step 1\)"
             r"|2 of 3 steps did not do what the text says \(steps 1, 2\))\.\n$",
         )
+        self.assertTrue(all(proc.ended for proc in tour.children))
+        self.assertFalse(tour.temp.exists())
+
+    @defer.inlineCallbacks
+    def test_serverThatCannotStart(self):
+        """A server that cannot start stops the tour before its steps, cleanly."""
+        self.patch(part11, "FAST", fastpoetry("fast", "no-such-poem.txt"))
+        out = io.StringIO()
+        tour = Tour(Output(out), fast=True)
+
+        code = yield defer.ensureDeferred(run_part(tour, part11))
+
+        stdout = out.getvalue()
+        self.assertEqual(code, 1, stdout)
+        said = " ".join(stdout.split())
+        self.assertIn(
+            "The tour cannot go on: could not start `python"
+            " twisted-server-1/fastpoetry.py --port 0 poetry/no-such-poem.txt`:",
+            said,
+        )
+        self.assertIn(
+            "\nfastpoetry.py: cannot read poetry/no-such-poem.txt: No such file", stdout
+        )
+        self.assertNotIn("\n--- 1.", stdout)
+        self.assertTrue(said.endswith("Part 11: the tour stopped at once."), said)
+        # The slow server, started at the same time, was stopped.
+        self.assertEqual(len(tour.children), 2)
         self.assertTrue(all(proc.ended for proc in tour.children))
         self.assertFalse(tour.temp.exists())
 

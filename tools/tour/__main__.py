@@ -92,12 +92,15 @@ def main(argv=None):
     def interrupt():
         if not outcome["interrupted"]:
             outcome["interrupted"] = True
-            out.mute()
+            out.mute()  # and wipe the progress line
             # Stopping the reactor runs tour.cleanup first (see below).
             stop()
 
     def on_sigint(signum, frame):
-        # As Twisted's own handler does: act from the reactor, not from here.
+        # From a terminal, Ctrl-C reaches the tour's children too, and their
+        # last words would come first: print nothing more from now on. The
+        # rest, as Twisted's own handler does, from the reactor.
+        out.muted = True
         reactor.callFromThread(interrupt)
 
     def finished(code):

@@ -60,7 +60,7 @@ THREE_SERVERS = (
 THREE_SERVERS_PICTURE = """\
                   +-----> transform  :{transform:<5}  cummingsify (lower case)
                   |
-  client {client} ------+-----> fastpoetry :{fascination:<5}  poetry/fascination.txt
+  client {client} -------+-----> fastpoetry :{fascination:<5}  poetry/fascination.txt
                   |
                   +-----> fastpoetry :{science:<5}  poetry/science.txt
 

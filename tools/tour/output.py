@@ -73,9 +73,9 @@ class Output:
             self.line(row)
 
     def mute(self):
-        """Print nothing more (after an interruption has been announced)."""
-        self.stop_waiting()
+        """Print nothing more (after Ctrl-C), and wipe the progress line."""
         self.muted = True
+        self.stop_waiting()
 
     # -- progress --------------------------------------------------------------
 
@@ -137,11 +137,10 @@ class Excerpt:
     saying how many were left out (when more than one was).
     """
 
-    def __init__(self, out, head=24, tail=6, prefix=""):
+    def __init__(self, out, head=18, tail=4):
         self.out = out
         self.head = head
         self.tail = tail
-        self.prefix = prefix
         self.shown = 0
         self.held = []
         self.skipped = 0
@@ -149,7 +148,7 @@ class Excerpt:
     def __call__(self, text):
         if self.shown < self.head:
             self.shown += 1
-            self.out.line(self.prefix + text)
+            self.out.line(text)
             return
         self.held.append(text)
         if len(self.held) > self.tail + 1:
@@ -161,9 +160,9 @@ class Excerpt:
             # Leave out at least two lines, or the notice takes as much room.
             self.skipped += 1
             self.held.pop(0)
-            self.out.line(f"{self.prefix}[... {self.skipped} more lines ...]")
+            self.out.line(f"[... {self.skipped} more lines ...]")
         for text in self.held:
-            self.out.line(self.prefix + text)
+            self.out.line(text)
         self.held = []
 
 

@@ -148,7 +148,9 @@ async def run(tour):
         fastpoetry("fast", POEM, port="{fast}"),
         expect=[
             Says(
-                rf"^Serving poetry/{POEM} on .*port={fast}\)\.$", "out", what="serving"
+                rf"^Serving poetry/{POEM} on .*port={fast}\)\.$",
+                "out",
+                what=f"serving on port {fast} again",
             )
         ],
     )

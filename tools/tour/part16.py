@@ -141,7 +141,7 @@ async def run(tour):
     tour.show_temp()
     await tour.command(
         "twistd will run a copy of the tac file, $T/fastpoetry.py, whose only"
-        " change is port 0 (a free port) for 10000.",
+        " change is port = 0 (any free port) instead of 10000.",
         DIFF,
         expect=[
             Exits(1),

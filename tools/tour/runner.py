@@ -366,7 +366,7 @@ class Tour:
                 shown = command.shown(self.fields)
                 self.started_ahead[shown] = self._launch(command, COMMAND_TIMEOUT)
 
-    async def run(self, command, timeout=None, show=None, head=24, tail=6):
+    async def run(self, command, timeout=None, show=None, head=18, tail=4):
         """Print `command`, run it, print its output as it comes; a Result.
 
         Long output is cut to its first `head` and last `tail` lines; `show`,
@@ -501,17 +501,27 @@ class Tour:
 
     # -- the end -------------------------------------------------------------------
 
-    def summary(self, number):
+    def summary(self, number, finished=True):
         """Print how the steps went; the exit status (0: all did as promised)."""
         failed = [n for n, ok in self.results if ok is False]
         done = [n for n, ok in self.results if ok is not None]
+        listed = ", ".join(map(str, failed))
+        which = f" (step{'s' if len(failed) > 1 else ''} {listed})" if failed else ""
         self.out.line()
+        if not finished:
+            where = f"after step {self.results[-1][0]}" if self.results else "at once"
+            also = (
+                f"; {len(failed)} of {len(done)} steps did not do what the text"
+                f" says{which}"
+                if failed
+                else ""
+            )
+            self.out.say(f"Part {number}: the tour stopped {where}{also}.")
+            return 1
         if failed:
-            listed = ", ".join(map(str, failed))
             self.out.say(
                 f"Part {number}: {len(failed)} of {len(done)} steps did not do"
-                f" what the text says (step{'s' if len(failed) > 1 else ''}"
-                f" {listed})."
+                f" what the text says{which}."
             )
             return 1
         steps = "its one step" if len(done) == 1 else f"all {len(done)} steps"
@@ -537,11 +547,14 @@ async def run_part(tour, part):
         await part.run(tour)
         finished = True
     except StopTour as stop:
+        # The reason may end with a server's own lines (its stderr).
+        first, *rest = str(stop).splitlines()
         tour.out.line()
-        tour.out.say(f"The tour cannot go on: {stop}")
+        tour.out.say(f"The tour cannot go on: {first}")
+        for line in rest:
+            tour.out.line(line)
     finally:
         tour.out.line()
         tour.out.say("Stopping everything the tour started.")
         await tour.cleanup()
-    code = tour.summary(part.NUMBER)
-    return code if finished else 1
+    return tour.summary(part.NUMBER, finished)
