@@ -72,10 +72,10 @@ class TourTestCase(ScriptTestCase):
         self.temp.mkdir()
         self.before = checkout_state()
 
-    def start_tour(self, *args):
-        """Start the tour with `args`: (its ScriptProcess, a Deferred that
-        fires with it once it has exited)."""
-        env = launch.child_env(TMPDIR=str(self.temp), **{MARKER: str(self.temp)})
+    def start_tour(self, *args, **env):
+        """Start the tour with `args` (and `env` in its environment): (its
+        ScriptProcess, a Deferred that fires with it once it has exited)."""
+        env = launch.child_env(TMPDIR=str(self.temp), **{MARKER: str(self.temp)}, **env)
         argv = [sys.executable, "-m", "tools.tour", *args]
         started = []
         ended = launch.spawn(argv, env=env, timeout=50, started=started.append)
@@ -100,8 +100,8 @@ class TourPartTests(TourTestCase):
     """Each part's tour, with FAST=1: every step does what it promised."""
 
     @defer.inlineCallbacks
-    def tour(self, number):
-        _, ended = self.start_tour("--fast", str(number))
+    def tour(self, number, **env):
+        _, ended = self.start_tour("--fast", str(number), **env)
         proc = yield ended
 
         self.assertEqual(proc.exit_code, 0, proc.stdout + proc.stderr)
@@ -133,6 +133,21 @@ class TourPartTests(TourTestCase):
         self.assertRegex(stdout, r"\n\$ \./twisted-server-1/transform-test \d+\n")
         self.assertEqual(stdout.count("\n15:here is my poem,\n"), 2)
         self.assertRegex(stdout, r"\n\[transform \d+\] .*bad request: no '\.'")
+
+    @defer.inlineCallbacks
+    def test_part12WithoutNetcat(self):
+        """Part 12 on a machine without netcat: the tour sends the bad request."""
+        # A PATH with python3 alone, for transform-test's fallback.
+        bin_dir = Path(self.mktemp()).resolve()
+        bin_dir.mkdir()
+        (bin_dir / "python3").symlink_to(sys.executable)
+
+        stdout = yield self.tour(12, PATH=str(bin_dir))
+
+        self.assertRegex(
+            stdout, r"\n\(no netcat here: the tour sends b'15:HERE IS MY POEM,' to"
+        )
+        self.assertEqual(stdout.count("\n15:here is my poem,\n"), 2)
 
     @defer.inlineCallbacks
     def test_part13(self):
