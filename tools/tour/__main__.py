@@ -8,7 +8,8 @@ or, from the repository root, `.venv/bin/python -m tools.tour [--fast] [PART]`.
 
 The exit status is 0 when every step did what the text says, 1 when one did
 not (or the tour could not go on), 2 for a bad command line, and 130 after
-Ctrl-C, which stops everything the tour started and removes its files.
+Ctrl-C (143 after SIGTERM), which stops everything the tour started and
+removes its files.
 (make reports any failure of the command as its own status 2.)
 """
 
@@ -81,7 +82,8 @@ def main(argv=None):
 
     out = Output(sys.stdout)
     tour = Tour(out, fast=args.fast)
-    outcome = {"code": 1, "interrupted": False}
+    # The exit status, and the signal that interrupted the tour, if one did.
+    outcome = {"code": 1, "signal": None}
 
     def stop():
         try:
@@ -89,19 +91,19 @@ def main(argv=None):
         except error.ReactorNotRunning:
             pass
 
-    def interrupt():
-        if not outcome["interrupted"]:
-            outcome["interrupted"] = True
+    def interrupt(signum):
+        if outcome["signal"] is None:
+            outcome["signal"] = signum
             out.mute()  # and wipe the progress line
             # Stopping the reactor runs tour.cleanup first (see below).
             stop()
 
-    def on_sigint(signum, frame):
+    def on_signal(signum, frame):
         # From a terminal, Ctrl-C reaches the tour's children too, and their
         # last words would come first: print nothing more from now on. The
         # rest, as Twisted's own handler does, from the reactor.
         out.muted = True
-        reactor.callFromThread(interrupt)
+        reactor.callFromThread(interrupt, signum)
 
     def finished(code):
         outcome["code"] = code
@@ -113,7 +115,9 @@ def main(argv=None):
         stop()
 
     def begin():
-        signal.signal(signal.SIGINT, on_sigint)
+        # In place of Twisted's handlers, which would only stop the reactor.
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
         run = defer.ensureDeferred(run_part(tour, PARTS[args.part]))
         run.addCallbacks(finished, crashed)
 
@@ -123,13 +127,14 @@ def main(argv=None):
     reactor.callWhenRunning(begin)
     reactor.run()
 
-    if outcome["interrupted"]:
+    if outcome["signal"] is not None:
         print(
             "Interrupted: the tour stopped everything it had started and"
             " removed its temporary files.",
             file=sys.stderr,
         )
-        return 130
+        # As a shell reports a command killed by that signal: 130 for Ctrl-C.
+        return 128 + outcome["signal"]
     return outcome["code"]
 
 

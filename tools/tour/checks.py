@@ -21,6 +21,10 @@ def times(n):
     return TIMES.get(n, f"{n} times")
 
 
+def quoted(text):
+    return f'"{text}"'
+
+
 def shorten(text, width=60):
     text = text.replace("\n", "\\n")
     return text if len(text) <= width else text[: width - 3] + "..."
@@ -111,19 +115,37 @@ class Says:
         self.pattern = re.compile(pattern, re.MULTILINE)
         self.stream = stream
         self.count = count
-        text = what or f'"{pattern}"'
+        text = what or quoted(pattern)
         where = STREAM_NAMES[stream]
         how = "" if count is None else times(count)
         self.what = " ".join(part for part in (text, how, where) if part)
 
     async def check(self, tour, result):
         seen = len(self.pattern.findall(streams(result, self.stream)))
-        if self.count is None and seen or seen == self.count:
+        if (self.count is None and seen) or seen == self.count:
             return None
         expected = "at least once" if self.count is None else times(self.count)
         return (
             f"{self.what}: expected {expected}, saw {times(seen) if seen else 'none'}"
         )
+
+
+class Prints:
+    """stdout is exactly `text`."""
+
+    def __init__(self, text, what=None):
+        self.text = text
+        self.what = what or "the output the text gives"
+
+    async def check(self, tour, result):
+        printed = streams(result, "out")
+        if printed == self.text:
+            return None
+        expected, seen = self.text.splitlines(), printed.splitlines()
+        for number, (want, got) in enumerate(zip(expected, seen, strict=False), 1):
+            if want != got:
+                return f"line {number}: expected {want!r}, saw {got!r}"
+        return f"expected {len(expected)} lines, saw {len(seen)}"
 
 
 class Silent:
@@ -175,7 +197,7 @@ class Logs:
         self.key = key
         self.pattern = re.compile(pattern.encode("utf-8"), re.MULTILINE)
         self.count = count
-        self.what = f"[{key}] {what or chr(34) + pattern + chr(34)} {times(count)}"
+        self.what = f"[{key}] {what or quoted(pattern)} {times(count)}"
 
     def seen(self, tour, result):
         server = tour.servers[self.key]
@@ -218,7 +240,7 @@ class FileHas:
     def __init__(self, path, pattern, what=None):
         self.path = path
         self.pattern = re.compile(pattern, re.MULTILINE)
-        self.what = f"{path.format(T='$T')} has {what or chr(34) + pattern + chr(34)}"
+        self.what = f"{path.format(T='$T')} has {what or quoted(pattern)}"
 
     def holds(self, tour):
         # What was added since the step began.
@@ -328,21 +350,3 @@ def stopped(key):
         Logs(key, r"Received SIGINT, shutting down\.", what="Received SIGINT"),
         Ended(key),
     ]
-
-
-class Prints:
-    """stdout is exactly `text`."""
-
-    def __init__(self, text, what=None):
-        self.text = text
-        self.what = what or "the output the text gives"
-
-    async def check(self, tour, result):
-        printed = streams(result, "out")
-        if printed == self.text:
-            return None
-        expected, seen = self.text.splitlines(), printed.splitlines()
-        for number, (want, got) in enumerate(zip(expected, seen, strict=False), 1):
-            if want != got:
-                return f"line {number}: expected {want!r}, saw {got!r}"
-        return f"expected {len(expected)} lines, saw {len(seen)}"
