@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from twisted.application import internet, service
-from twisted.internet import defer
+from twisted.internet import defer, task
 from twisted.internet.address import IPv4Address
 from twisted.internet.protocol import ServerFactory
 from twisted.internet.testing import StringTransport
@@ -41,8 +41,9 @@ from tests.helpers import (
     read_poem,
 )
 from tools import launch
-from tools.launch import DROPIN_CACHE, TAC, poll, process_gone
 
+TAC = "twisted-server-3/fastpoetry.py"
+DROPIN_CACHE = ROOT / "twisted" / "plugins" / "dropin.cache"
 ECSTASY = read_poem("ecstasy.txt")
 
 # The lines twistd logs as it stops, in this order, from the signal handler
@@ -60,6 +61,31 @@ def twistd_env():
     env = launch.child_env()
     env.pop("PYTHONPATH", None)
     return env
+
+
+@defer.inlineCallbacks
+def poll(condition, what, timeout=10.0, interval=0.05):
+    """Fire once `condition()` is true; fail after `timeout` seconds.
+
+    A daemon is not our child, so there is no Deferred for its progress:
+    this checks its files every `interval` seconds instead.
+    """
+    from twisted.internet import reactor
+
+    deadline = reactor.seconds() + timeout
+    while not condition():
+        if reactor.seconds() > deadline:
+            raise AssertionError(f"gave up after {timeout} s waiting for {what}")
+        yield task.deferLater(reactor, interval, lambda: None)
+
+
+def process_gone(pid):
+    """True once `pid` has exited (a zombie waiting for init counts as gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return re.search(r"^State:\s+Z", status, re.MULTILINE) is not None
 
 
 def proc_ids(pid, field):
@@ -169,8 +195,20 @@ class TwistdTestCase(ScriptTestCase):
 
 
 def tac_copy(testcase, directory, **settings):
-    """A copy of the tac file on port 0 (unless told otherwise), in `directory`."""
-    return launch.tac_copy(directory, **settings)
+    """A copy of the tac file with some configuration lines rewritten.
+
+    The tutorial's file keeps port 10000; the copy takes port 0, so the suite
+    does not depend on 10000 being free.
+    """
+    text = (ROOT / TAC).read_text(encoding="utf-8")
+    for name, value in {"port": 0, **settings}.items():
+        text, count = re.subn(
+            rf"^{name} = .*$", f"{name} = {value!r}", text, flags=re.M
+        )
+        testcase.assertEqual(count, 1, f"no single '{name} = ...' line in {TAC}")
+    copy = Path(directory) / "fastpoetry.py"
+    copy.write_text(text, encoding="utf-8")
+    return copy
 
 
 class TacServiceTests(unittest.SynchronousTestCase):
