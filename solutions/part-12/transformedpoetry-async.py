@@ -202,8 +202,8 @@ class TransformProtocol(NetstringReceiver):
         elif not self.requested and not reason.check(ConnectionAborted):
             log.msg("connection closed before a whole request arrived")
         if self.pending is not None:
-            # Nobody is left to read the answer: stop the work, so that it
-            # never writes to this closed connection.
+            # Nobody is left to read the answer: cancel the transform, so that
+            # nothing is ever written to this closed connection.
             pending, self.pending = self.pending, None
             log.msg("connection lost before its transform was done; cancelled")
             pending.cancel()
