@@ -335,6 +335,17 @@ def serve_poem(testcase, name, port=0):
     return proc.port
 
 
+@defer.inlineCallbacks
+def serving_ports(proc, count):
+    """Wait for a server's first `count` start-up lines; fire with their ports, in order.
+
+    For a server that listens on several ports and prints a line for each;
+    `start_server` fires at the first line.
+    """
+    yield proc.wait_for(SERVING, count=count)
+    return [int(port) for port in SERVING.findall(proc.out)[:count]]
+
+
 def serve_poems(testcase, *names):
     """Start one fastpoetry.py per poem, on free ports; fire with the ports, in order."""
     return defer.gatherResults([serve_poem(testcase, name) for name in names])
