@@ -161,6 +161,16 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def path_with_python_only(testcase):
+    """A PATH holding python3 and nothing else, so netcat cannot be found."""
+    import os
+
+    bin_dir = os.path.abspath(testcase.mktemp())
+    os.makedirs(bin_dir)
+    os.symlink(sys.executable, os.path.join(bin_dir, "python3"))
+    return bin_dir
+
+
 class ScriptTestCase(unittest.TestCase):
     """A TestCase that starts the real scripts and always stops them."""
 

@@ -178,6 +178,8 @@ STAGES = [
         "twisted-server-1/transformedpoetry.py",
         "solutions/part-12/transformedpoetry-more.py",
         {
+            # Its messages name the answer, not the stage.
+            "main",
             "TransformFactory",
             "TransformFactory.xform_mirror",
             "TransformService",
@@ -223,6 +225,7 @@ STAGES = [
             "PoetryProtocol",
             "PoetryProtocol.connectionMade",
             "PoetryProtocol.stringReceived",
+            "main",
         },
     ),
     # ... and received as one: a clean close before it is whole fails the poem.

@@ -288,7 +288,7 @@ def main():
     try:
         poem = read_poem(args.poetry_file)
     except ValueError as e:
-        sys.exit(f"fastpoetry.py: cannot read {args.poetry_file}: {e}")
+        sys.exit(f"netstring-poetry-server.py: cannot read {args.poetry_file}: {e}")
 
     factory = PoetryFactory(poem)
     guard = ServerGuard(factory, args.timeout)
@@ -301,7 +301,10 @@ def main():
         )
     except CannotListenError as e:
         reason = getattr(e.socketError, "strerror", None) or e.socketError
-        sys.exit(f"fastpoetry.py: cannot listen on {args.iface}:{args.port}: {reason}")
+        sys.exit(
+            "netstring-poetry-server.py: cannot listen on"
+            f" {args.iface}:{args.port}: {reason}"
+        )
 
     print(f"Serving {args.poetry_file} on {port.getHost()}.", flush=True)
 

@@ -409,7 +409,8 @@ def main():
     except CannotListenError as e:
         reason = getattr(e.socketError, "strerror", None) or e.socketError
         sys.exit(
-            f"transformedpoetry.py: cannot listen on {args.iface}:{args.port}: {reason}"
+            f"transformedpoetry-async.py: cannot listen on {args.iface}:{args.port}:"
+            f" {reason}"
         )
 
     print(f"Serving transforms on {port.getHost()}.", flush=True)

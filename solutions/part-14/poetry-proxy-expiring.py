@@ -511,7 +511,8 @@ def main():
     except CannotListenError as e:
         reason = getattr(e.socketError, "strerror", None) or e.socketError
         sys.exit(
-            f"poetry-proxy.py: cannot listen on {args.iface}:{args.port}: {reason}"
+            f"poetry-proxy-expiring.py: cannot listen on {args.iface}:{args.port}:"
+            f" {reason}"
         )
 
     server = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
