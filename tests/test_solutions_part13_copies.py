@@ -219,7 +219,7 @@ class OptionalEndToEndTests(ScriptTestCase):
 
     @defer.inlineCallbacks
     def test_withAndWithout(self):
-        """Without the option the poems print as sent, with no attempt to transform."""
+        """Without the option the poems print as sent; with it, lower-cased."""
         first, second = yield serve_poems(self, "fascination.txt", "alla-sera.txt")
         xform = yield self.start_server("twisted-server-1/transformedpoetry.py")
 
