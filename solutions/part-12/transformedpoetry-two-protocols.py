@@ -33,10 +33,10 @@ plain text `here is my poem`. A whole poem file works too:
 
     (echo cummingsify; cat poetry/science.txt) | nc -N localhost 11001
 
-(socat does the same: `... | socat - TCP:localhost:11001`.) A request that is
-not two parts of UTF-8 text, names no transform we offer, or holds a poem of
-more than 99999 bytes, has its connection reset with no answer and one line
-in the log. Without -N, netcat never finishes sending, and the server waits
+(socat does the same: `... | socat - TCP:localhost:11001`.) A request with
+no first line, or that is not UTF-8 text, names a transform we do not offer,
+or holds a poem of more than 99999 bytes, has its connection reset with no
+answer and one line in the log. Without -N, netcat never finishes sending, and the server waits
 for the rest of the poem until --timeout resets the connection.
 
 Leave out --port or --line-port (or give 0) and the system picks a free
