@@ -41,7 +41,12 @@ from tests.helpers import (
     receive,
     serving_ports,
 )
-from tests.mixins import PoemFileServerMixin, ServerCommandLineMixin, ServingReactor
+from tests.mixins import (
+    ClientCommandLineMixin,
+    PoemFileServerMixin,
+    ServerCommandLineMixin,
+    ServingReactor,
+)
 from tools import launch
 
 MORE = "solutions/part-12/transformedpoetry-more.py"
@@ -519,6 +524,12 @@ class NetstringServerCommandLineTests(PoemFileServerMixin, SynchronousTestCase):
 
     SCRIPT = NETSTRING_SERVER
     COMMAND = f"python {NETSTRING_SERVER} --port 10002 poetry/fascination.txt"
+
+
+class NetstringClientCommandLineTests(ClientCommandLineMixin, SynchronousTestCase):
+    CLIENT = NETSTRING_CLIENT
+    VERSION = "4.0, netstrings (Part 12, exercise 6)"
+    EXAMPLE = "10002 10003"
 
 
 class NetstringClientTests(SynchronousTestCase):
