@@ -173,6 +173,16 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def path_with_python_only(testcase):
+    """A PATH holding python3 and nothing else, so netcat cannot be found."""
+    import os
+
+    bin_dir = os.path.abspath(testcase.mktemp())
+    os.makedirs(bin_dir)
+    os.symlink(sys.executable, os.path.join(bin_dir, "python3"))
+    return bin_dir
+
+
 class ScriptTestCase(unittest.TestCase):
     """A TestCase that starts the real scripts and always stops them."""
 
@@ -360,6 +370,17 @@ def serve_poem(testcase, name, port=0):
     """Start fastpoetry.py serving poetry/<name> (port 0: a free one); fire with its port."""
     proc = yield testcase.start_server(FASTPOETRY, "--port", port, poem(name))
     return proc.port
+
+
+@defer.inlineCallbacks
+def serving_ports(proc, count):
+    """Wait for a server's first `count` start-up lines; fire with their ports, in order.
+
+    For a server that listens on several ports and prints a line for each;
+    `start_server` fires at the first line.
+    """
+    yield proc.wait_for(SERVING, count=count)
+    return [int(port) for port in SERVING.findall(proc.out)[:count]]
 
 
 def serve_poems(testcase, *names):

@@ -7,12 +7,14 @@ between the scripts (a message, the example command line in the help). The
 tests a single script needs stay in that script's module.
 """
 
+import errno
 import os
 import re
 from pathlib import PurePosixPath
 
 from twisted.internet import defer
-from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import CannotListenError, ConnectionRefusedError
 from twisted.internet.protocol import ServerFactory
 from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
@@ -327,6 +329,59 @@ class NotToBeRun(MemoryReactorClock):
 
     def run(self):
         raise AssertionError("main() went on to run the reactor")
+
+
+class RecordedPort:
+    """What ServingReactor.listenTCP returns: a port that notes when it is stopped."""
+
+    def __init__(self, port, factory, interface):
+        self.port = port
+        self.factory = factory
+        self.interface = interface
+        self.stopped = False
+
+    def getHost(self):
+        return IPv4Address("TCP", "127.0.0.1", self.port)
+
+    def stopListening(self):
+        self.stopped = True
+
+
+class ServingReactor(MemoryReactorClock):
+    """A reactor for a server's main() run in this process, serving nothing.
+
+    Each listenTCP is recorded in `listening` (a RecordedPort, whose factory
+    is what main() passed, a ServerGuard around the lesson's factory); the
+    ports in `taken` are refused as a real reactor refuses a port in use.
+    run() returns at once, having noted that it ran.
+    """
+
+    def __init__(self, taken=()):
+        super().__init__()
+        self.taken = set(taken)
+        self.listening = []
+        self.ran = False
+
+    def listenTCP(self, port, factory, backlog=50, interface=""):
+        if port in self.taken:
+            raise CannotListenError(
+                interface, port, OSError(errno.EADDRINUSE, "Address already in use")
+            )
+        recorded = RecordedPort(port, factory, interface)
+        self.listening.append(recorded)
+        return recorded
+
+    def run(self):
+        self.ran = True
+
+    def shut_down(self):
+        """Run the "before shutdown" triggers main() added; fire when they are done."""
+        return defer.gatherResults(
+            [
+                defer.maybeDeferred(f, *a, **kw)
+                for f, a, kw in self.triggers["before"]["shutdown"]
+            ]
+        )
 
 
 class ServerCommandLineMixin:

@@ -11,6 +11,7 @@ from tests.helpers import (
     free_port,
     load_script,
     netstring,
+    path_with_python_only,
     read_poem,
 )
 from tests.mixins import ServerCommandLineMixin, ServerEndToEndMixin
@@ -237,7 +238,7 @@ class TransformTestScriptTests(ScriptTestCase):
     def test_printsTheAnswer(self):
         """transform-test prints the netstring the tutorial shows."""
         server = yield self.start_server(SCRIPT)
-        no_netcat = self.path_with_python_only()
+        no_netcat = path_with_python_only(self)
 
         result = yield launch.spawn(
             [launch.script("twisted-server-1/transform-test"), str(server.port)],
@@ -251,7 +252,7 @@ class TransformTestScriptTests(ScriptTestCase):
     @defer.inlineCallbacks
     def test_serverDown(self):
         """With nothing listening, transform-test says so and fails."""
-        no_netcat = self.path_with_python_only()
+        no_netcat = path_with_python_only(self)
 
         result = yield launch.spawn(
             [launch.script("twisted-server-1/transform-test"), str(free_port())],
@@ -268,13 +269,3 @@ class TransformTestScriptTests(ScriptTestCase):
 
         self.assertEqual(result.exit_code, 2)
         self.assertIn("usage:", result.stderr)
-
-    def path_with_python_only(self):
-        """A PATH holding python3 and nothing else, so netcat cannot be found."""
-        import os
-        import sys
-
-        bin_dir = os.path.abspath(self.mktemp())
-        os.makedirs(bin_dir)
-        os.symlink(sys.executable, os.path.join(bin_dir, "python3"))
-        return bin_dir
