@@ -166,6 +166,33 @@ STAGES = [
         "solutions/part-18/deferred-list-nested.py",
         {"d", "d3", "d4", "first", "second"},
     ),
+    # Exercise answers, Parts 15-18 (copies)
+    # Part 17, exercise 5: got_poem becomes the generator's last step.
+    (
+        "twisted-client-7/get-poetry.py",
+        "solutions/part-17/got-poem-inside.py",
+        {
+            "poetry_main",
+            "poetry_main.get_transformed_poem",
+            "poetry_main.got_poem",
+        },
+    ),
+    # Part 17, exercise 6: poem_done moves into the generator too, in a finally.
+    (
+        "solutions/part-17/got-poem-inside.py",
+        "solutions/part-17/poem-done-inside.py",
+        {
+            "poetry_main",
+            "poetry_main.get_transformed_poem",
+            "poetry_main.poem_done",
+        },
+    ),
+    # Part 18, exercise 4: the poems printed from the DeferredList's result.
+    (
+        "twisted-client-8/get-poetry.py",
+        "solutions/part-18/print-when-all-done.py",
+        {"poetry_main"},
+    ),
 ]
 
 
@@ -209,6 +236,20 @@ COPIES = [
     (CLIENTS, ["DownloadFailed", "GuardedDownload", "DownloadGuard"]),
     (SERVERS[5:], ["DownloadFailed", "GuardedDownload", "DownloadGuard"]),
     (CLIENTS + SERVERS[5:], ["parse_address"]),
+]
+
+# Exercise answers, Parts 15-18 (copies): each with the stage it was copied
+# from, so that a copy is checked against the original.
+ANSWER_CLIENTS = [
+    "solutions/part-17/got-poem-inside.py",
+    "solutions/part-17/poem-done-inside.py",
+    "solutions/part-18/print-when-all-done.py",
+]
+COPIES += [
+    (
+        CLIENTS[:1] + ANSWER_CLIENTS,
+        ["DownloadFailed", "GuardedDownload", "DownloadGuard", "parse_address"],
+    ),
 ]
 
 
