@@ -37,6 +37,7 @@ stops it. To listen elsewhere or fetch from another server, edit the
 configuration block at the end of this file.
 """
 
+import errno
 import resource
 import socket
 import sys
@@ -359,6 +360,11 @@ class DownloadGuard(policies.TimeoutFactory):
     def clientConnectionLost(self, connector, reason):
         super().clientConnectionLost(connector, self.explain(reason))
 
+    def resetAtConnect(self, reason):
+        # A reset can beat the end of connecting; Twisted then reports it as
+        # a ConnectError, ECONNRESET.
+        return getattr(reason.value, "osError", None) == errno.ECONNRESET
+
     def explain(self, reason):
         if self.problem is None and reason.check(error.ConnectionDone):
             if self.received:
@@ -366,7 +372,7 @@ class DownloadGuard(policies.TimeoutFactory):
             what = "Connection closed before any poem arrived."
         elif self.problem is not None:
             what = self.problem
-        elif reason.check(error.ConnectionLost):
+        elif reason.check(error.ConnectionLost) or self.resetAtConnect(reason):
             from twisted.internet import reactor
 
             # When the reactor stops (Ctrl-C), it closes every connection.

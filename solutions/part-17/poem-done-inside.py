@@ -32,6 +32,7 @@ only such lines, status 1. The options are client 7's (--timeout,
 """
 
 import argparse
+import errno
 import sys
 
 from twisted.internet import defer, error
@@ -284,6 +285,11 @@ class DownloadGuard(policies.TimeoutFactory):
     def clientConnectionLost(self, connector, reason):
         super().clientConnectionLost(connector, self.explain(reason))
 
+    def resetAtConnect(self, reason):
+        # A reset can beat the end of connecting; Twisted then reports it as
+        # a ConnectError, ECONNRESET.
+        return getattr(reason.value, "osError", None) == errno.ECONNRESET
+
     def explain(self, reason):
         if self.problem is None and reason.check(error.ConnectionDone):
             if self.received:
@@ -291,7 +297,7 @@ class DownloadGuard(policies.TimeoutFactory):
             what = "Connection closed before any poem arrived."
         elif self.problem is not None:
             what = self.problem
-        elif reason.check(error.ConnectionLost):
+        elif reason.check(error.ConnectionLost) or self.resetAtConnect(reason):
             from twisted.internet import reactor
 
             # When the reactor stops (Ctrl-C), it closes every connection.

@@ -38,6 +38,7 @@ host defaults to 127.0.0.1). --timeout, --upstream-timeout and
 # Nothing here may import twisted.internet.reactor: twistd imports plugins
 # while scanning for them, before it installs the reactor chosen with -r.
 import argparse
+import errno
 import os
 import resource
 import socket
@@ -378,6 +379,11 @@ class DownloadGuard(policies.TimeoutFactory):
     def clientConnectionLost(self, connector, reason):
         super().clientConnectionLost(connector, self.explain(reason))
 
+    def resetAtConnect(self, reason):
+        # A reset can beat the end of connecting; Twisted then reports it as
+        # a ConnectError, ECONNRESET.
+        return getattr(reason.value, "osError", None) == errno.ECONNRESET
+
     def explain(self, reason):
         if self.problem is None and reason.check(error.ConnectionDone):
             if self.received:
@@ -385,7 +391,7 @@ class DownloadGuard(policies.TimeoutFactory):
             what = "Connection closed before any poem arrived."
         elif self.problem is not None:
             what = self.problem
-        elif reason.check(error.ConnectionLost):
+        elif reason.check(error.ConnectionLost) or self.resetAtConnect(reason):
             from twisted.internet import reactor
 
             # When the reactor stops (Ctrl-C), it closes every connection.
