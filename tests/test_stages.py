@@ -167,6 +167,80 @@ STAGES = [
         {"d", "d3", "d4", "first", "second"},
     ),
     # Exercise answers, Parts 15-18 (copies)
+    # Part 16, exercise 1: the tac file with a second poem, each poem's
+    # services under a MultiService of their own.
+    (
+        "twisted-server-3/fastpoetry.py",
+        "solutions/part-16/fastpoetry-two-poems.py",
+        {
+            MAIN_GUARD,
+            "first_poem",
+            "second_factory",
+            "second_poem",
+            "second_poetry_file",
+            "second_poetry_service",
+            "second_port",
+            "second_tcp_service",
+        },
+    ),
+    # Part 16, exercise 2: proxy 2.0 as a tac file: ProxyService becomes a
+    # Service, the command line gives way to a configuration block.
+    (
+        "twisted-server-2/poetry-proxy.py",
+        "solutions/part-16/poetry-proxy.py",
+        {
+            IMPORTS,
+            MAIN_GUARD,
+            "CutOnStop",
+            "ProxyService",
+            "application",
+            "backlog",
+            "check_can_listen",
+            "factory",
+            "iface",
+            "main",
+            "max_poem_size",
+            "parse_address",
+            "parse_args",
+            "port",
+            "proxy_service",
+            "server_host",
+            "server_port",
+            "tcp_service",
+            "timeout",
+            "top_service",
+            "upstream_timeout",
+        },
+    ),
+    # Part 16, exercise 3: the plugin with an optional second poem and port.
+    (
+        "twisted/plugins/fastpoetry_plugin.py",
+        "solutions/part-16/twisted/plugins/fastpoetry2_plugin.py",
+        {
+            "Options",
+            "Options.postOptions",
+            "PoetryServiceMaker",
+            "PoetryServiceMaker.makePoemService",
+            "PoetryServiceMaker.makeService",
+        },
+    ),
+    # Part 16, exercise 4: proxy 2.0 as a twistd plugin.
+    (
+        "twisted-server-2/poetry-proxy.py",
+        "twisted/plugins/poetryproxy_plugin.py",
+        {
+            IMPORTS,
+            MAIN_GUARD,
+            "CutOnStop",
+            "Options",
+            "ProxyService",
+            "ProxyServiceMaker",
+            "check_can_listen",
+            "main",
+            "parse_args",
+            "service_maker",
+        },
+    ),
     # Part 17, exercise 5: got_poem becomes the generator's last step.
     (
         "twisted-client-7/get-poetry.py",
@@ -240,6 +314,14 @@ COPIES = [
 
 # Exercise answers, Parts 15-18 (copies): each with the stage it was copied
 # from, so that a copy is checked against the original.
+ANSWER_POEM_SERVERS = [
+    "solutions/part-16/fastpoetry-two-poems.py",
+    "solutions/part-16/twisted/plugins/fastpoetry2_plugin.py",
+]
+ANSWER_PROXIES = [
+    "solutions/part-16/poetry-proxy.py",
+    "twisted/plugins/poetryproxy_plugin.py",
+]
 ANSWER_CLIENTS = [
     "solutions/part-17/got-poem-inside.py",
     "solutions/part-17/poem-done-inside.py",
@@ -247,9 +329,24 @@ ANSWER_CLIENTS = [
 ]
 COPIES += [
     (
-        CLIENTS[:1] + ANSWER_CLIENTS,
-        ["DownloadFailed", "GuardedDownload", "DownloadGuard", "parse_address"],
+        SERVERS[:1] + ANSWER_POEM_SERVERS + ANSWER_PROXIES,
+        ["GuardedConnection", "ServerGuard"],
     ),
+    (POEM_SERVERS[:1] + ANSWER_POEM_SERVERS, ["MAX_POEM_SIZE", "read_poem"]),
+    (SERVERS[3:4] + ANSWER_POEM_SERVERS, ["check_settings"]),
+    (
+        SERVERS[3:4] + ANSWER_POEM_SERVERS + ANSWER_PROXIES,
+        ["check_can_listen", "CutOnStop"],
+    ),
+    (
+        SERVERS[6:7] + ANSWER_PROXIES,
+        ["DownloadFailed", "GuardedDownload", "DownloadGuard"],
+    ),
+    (
+        CLIENTS[:1] + ANSWER_CLIENTS,
+        ["DownloadFailed", "GuardedDownload", "DownloadGuard"],
+    ),
+    (CLIENTS[:1] + ANSWER_CLIENTS + ANSWER_PROXIES[1:], ["parse_address"]),
 ]
 
 
