@@ -22,7 +22,7 @@ Run from the repository root, each server in its own terminal:
     python twisted-server-1/fastpoetry.py --port 10003 poetry/science.txt
     python solutions/part-18/print-when-all-done.py 10001 10002 10003
 
-The slow server takes about two seconds to send its poem, while the fast one
+The slow server takes about three seconds to send its poem, while the fast one
 answers at once: client 8 would print science.txt first, but this client
 prints nothing until the slow poem is in, then both, in lower case,
 fascination.txt first, and exits with status 0. A poem that cannot be
