@@ -6,8 +6,10 @@ real scripts through `ScriptTestCase.start_server` / `run_script`, which wait
 for a line of output (never a sleep) and stop the child at clean-up.
 """
 
+import errno
 import importlib.util
 import io
+import shlex
 import sys
 from dataclasses import dataclass
 
@@ -127,7 +129,17 @@ def connect_receiver(port, host="127.0.0.1", **options):
     from twisted.internet import reactor
 
     client = Receiver(**options)
-    protocol.ClientCreator(reactor, lambda: client).connectTCP(host, port)
+    connecting = protocol.ClientCreator(reactor, lambda: client).connectTCP(host, port)
+
+    def not_connected(failure):
+        # A reset can beat the end of connecting (Twisted then reports
+        # ECONNRESET as a ConnectError): to the test, that is a reset.
+        if getattr(failure.value, "osError", None) == errno.ECONNRESET:
+            client.done.callback((b"", False))
+        else:
+            client.done.errback(failure)
+
+    connecting.addErrback(not_connected)
     return client
 
 
@@ -184,6 +196,21 @@ class ScriptTestCase(unittest.TestCase):
     def run_script(self, path, *args, **kwargs):
         """Run a script to completion and fire with its ScriptProcess."""
         return launch.run_script(path, *args, **kwargs)
+
+    def run_shell(self, path, *args, stdin=None, merge_stderr=False, **kwargs):
+        """Run a script to completion through /bin/sh, as typed at a prompt.
+
+        `stdin` names a file (from the repository root) to redirect into the
+        script; with `merge_stderr` its stderr goes into stdout, so the test
+        sees both streams in the order they were written.
+        """
+        # exec: the shell becomes the script, so stopping it stops the script.
+        command = "exec " + shlex.join(launch.python_argv(path, *args))
+        if stdin is not None:
+            command += " < " + shlex.quote(str(stdin))
+        if merge_stderr:
+            command += " 2>&1"
+        return launch.spawn(["/bin/sh", "-c", command], **kwargs)
 
     def run_twistd(self, *args, **kwargs):
         """Run twistd to completion and fire with its ScriptProcess."""

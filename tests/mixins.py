@@ -32,6 +32,7 @@ from tests.helpers import (
     serve_poems,
     serve_transforms,
 )
+from tools import launch
 
 
 class ClientCommandLineMixin:
@@ -317,6 +318,10 @@ class ClientEndToEndMixin:
         self.assertEqual(proc.exit_code, 0)
 
 
+# Address space for a child that might read without end (1 GiB).
+MEMORY_LIMIT = 1 << 30
+
+
 class NotToBeRun(MemoryReactorClock):
     """A reactor for a main() that should exit before serving: running it fails."""
 
@@ -420,16 +425,33 @@ class PoemFileServerMixin(ServerCommandLineMixin):
         """A poem file that does not exist is named, with the reason."""
         self.assertRefused("poetry/no-such-poem.txt", "No such file or directory")
 
+    @defer.inlineCallbacks
+    def assertRefusedSafely(self, path, why):
+        """As assertRefused, in a child that a regression cannot let run away.
+
+        Reading /dev/zero never ends, and opening a FIFO with no writer never
+        returns: the child runs under a memory limit and a time-out.
+        """
+        result = yield launch.spawn(
+            ["prlimit", f"--as={MEMORY_LIMIT}", *launch.python_argv(self.SCRIPT, path)],
+            timeout=10,
+        )
+
+        self.assertEqual(
+            (result.exit_code, result.stdout, result.stderr),
+            (1, "", f"{self.program}: cannot read {path}: {why}\n"),
+        )
+
     def test_deviceIsNotAPoem(self):
         """/dev/zero, which never ends, is refused without reading it."""
-        self.assertRefused("/dev/zero", "not a regular file")
+        return self.assertRefusedSafely("/dev/zero", "not a regular file")
 
     def test_fifoIsNotAPoem(self):
         """A FIFO with no writer is refused instead of waiting for ever."""
         fifo = os.path.abspath(self.mktemp())
         os.mkfifo(fifo)
 
-        self.assertRefused(fifo, "not a regular file")
+        return self.assertRefusedSafely(fifo, "not a regular file")
 
     def test_emptyPoem(self):
         """An empty file is not a poem."""

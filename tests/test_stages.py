@@ -141,6 +141,21 @@ STAGES = [
             "top_service",
         },
     ),
+    # Exercise answers, Parts 11-14
+    # Part 13, exercise 4: an errback that returns a Deferred, beside the
+    # callback that does.
+    (
+        "twisted-deferred/defer-10.py",
+        "solutions/part-13/defer-10-errback.py",
+        {"errback_2_async", "errback_3"},
+    ),
+    # Part 14, exercise 1: Deferreds that have failed before callbacks are
+    # added ("d" is rebound by defer.fail in the new examples).
+    (
+        "twisted-deferred/defer-11.py",
+        "solutions/part-14/defer-11-prefailed.py",
+        {IMPORTS, "d", "errback_1"},
+    ),
     # Exercise answers, Parts 15-18
     # Part 15, exercise 1: one assertion of the example tests broken on purpose.
     (
@@ -310,6 +325,15 @@ COPIES = [
     (CLIENTS, ["DownloadFailed", "GuardedDownload", "DownloadGuard"]),
     (SERVERS[5:], ["DownloadFailed", "GuardedDownload", "DownloadGuard"]),
     (CLIENTS + SERVERS[5:], ["parse_address"]),
+    # Part 11, exercises 1 and 2: new servers that read the poem as fastpoetry.py does.
+    (
+        [
+            SERVERS[0],
+            "solutions/part-11/select-poetry-server.py",
+            "solutions/part-11/lowlevel-poetry-server.py",
+        ],
+        ["MAX_POEM_SIZE", "read_poem"],
+    ),
 ]
 
 # Exercise answers, Parts 15-18 (copies): each with the stage it was copied
