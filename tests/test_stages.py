@@ -313,6 +313,107 @@ STAGES = [
             "parse_args",
         },
     ),
+    # Exercise answers, Parts 15-18 (copies)
+    # Part 16, exercise 1: the tac file with a second poem, each poem's
+    # services under a MultiService of their own.
+    (
+        "twisted-server-3/fastpoetry.py",
+        "solutions/part-16/fastpoetry-two-poems.py",
+        {
+            MAIN_GUARD,
+            "first_poem",
+            "second_factory",
+            "second_poem",
+            "second_poetry_file",
+            "second_poetry_service",
+            "second_port",
+            "second_tcp_service",
+        },
+    ),
+    # Part 16, exercise 2: proxy 2.0 as a tac file: ProxyService becomes a
+    # Service, the command line gives way to a configuration block.
+    (
+        "twisted-server-2/poetry-proxy.py",
+        "solutions/part-16/poetry-proxy.py",
+        {
+            IMPORTS,
+            MAIN_GUARD,
+            "CutOnStop",
+            "ProxyService",
+            "application",
+            "backlog",
+            "check_can_listen",
+            "factory",
+            "iface",
+            "main",
+            "max_poem_size",
+            "parse_address",
+            "parse_args",
+            "port",
+            "proxy_service",
+            "server_host",
+            "server_port",
+            "tcp_service",
+            "timeout",
+            "top_service",
+            "upstream_timeout",
+        },
+    ),
+    # Part 16, exercise 3: the plugin with an optional second poem and port.
+    (
+        "twisted/plugins/fastpoetry_plugin.py",
+        "solutions/part-16/twisted/plugins/fastpoetry2_plugin.py",
+        {
+            "Options",
+            "Options.postOptions",
+            "PoetryServiceMaker",
+            "PoetryServiceMaker.makePoemService",
+            "PoetryServiceMaker.makeService",
+        },
+    ),
+    # Part 16, exercise 4: proxy 2.0 as a twistd plugin.
+    (
+        "twisted-server-2/poetry-proxy.py",
+        "twisted/plugins/poetryproxy_plugin.py",
+        {
+            IMPORTS,
+            MAIN_GUARD,
+            "CutOnStop",
+            "Options",
+            "ProxyService",
+            "ProxyServiceMaker",
+            "check_can_listen",
+            "main",
+            "parse_args",
+            "service_maker",
+        },
+    ),
+    # Part 17, exercise 5: got_poem becomes the generator's last step.
+    (
+        "twisted-client-7/get-poetry.py",
+        "solutions/part-17/got-poem-inside.py",
+        {
+            "poetry_main",
+            "poetry_main.get_transformed_poem",
+            "poetry_main.got_poem",
+        },
+    ),
+    # Part 17, exercise 6: poem_done moves into the generator too, in a finally.
+    (
+        "solutions/part-17/got-poem-inside.py",
+        "solutions/part-17/poem-done-inside.py",
+        {
+            "poetry_main",
+            "poetry_main.get_transformed_poem",
+            "poetry_main.poem_done",
+        },
+    ),
+    # Part 18, exercise 4: the poems printed from the DeferredList's result.
+    (
+        "twisted-client-8/get-poetry.py",
+        "solutions/part-18/print-when-all-done.py",
+        {"poetry_main"},
+    ),
 ]
 
 
@@ -418,6 +519,43 @@ COPIES += [
         ],
         ["TransformProtocol"],
     ),
+]
+
+# Exercise answers, Parts 15-18 (copies): each with the stage it was copied
+# from, so that a copy is checked against the original.
+PART_16_POEM_SERVERS = [
+    "solutions/part-16/fastpoetry-two-poems.py",
+    "solutions/part-16/twisted/plugins/fastpoetry2_plugin.py",
+]
+PART_16_PROXIES = [
+    "solutions/part-16/poetry-proxy.py",
+    "twisted/plugins/poetryproxy_plugin.py",
+]
+PARTS_17_18_CLIENTS = [
+    "solutions/part-17/got-poem-inside.py",
+    "solutions/part-17/poem-done-inside.py",
+    "solutions/part-18/print-when-all-done.py",
+]
+COPIES += [
+    (
+        SERVERS[:1] + PART_16_POEM_SERVERS + PART_16_PROXIES,
+        ["GuardedConnection", "ServerGuard"],
+    ),
+    (POEM_SERVERS[:1] + PART_16_POEM_SERVERS, ["MAX_POEM_SIZE", "read_poem"]),
+    (SERVERS[3:4] + PART_16_POEM_SERVERS, ["check_settings"]),
+    (
+        SERVERS[3:4] + PART_16_POEM_SERVERS + PART_16_PROXIES,
+        ["check_can_listen", "CutOnStop"],
+    ),
+    (
+        SERVERS[6:7] + PART_16_PROXIES,
+        ["DownloadFailed", "GuardedDownload", "DownloadGuard"],
+    ),
+    (
+        CLIENTS[:1] + PARTS_17_18_CLIENTS,
+        ["DownloadFailed", "GuardedDownload", "DownloadGuard"],
+    ),
+    (CLIENTS[:1] + PARTS_17_18_CLIENTS + PART_16_PROXIES[1:], ["parse_address"]),
 ]
 
 
