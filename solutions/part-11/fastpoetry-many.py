@@ -85,9 +85,9 @@ def parse_args():
     parser.add_argument(
         "--timeout",
         type=float,
-        default=ServerGuard.timeout,
+        default=60.0,
         help="seconds a connection may go without the server sending anything"
-        f" new before it is reset; 0: never (default: {ServerGuard.timeout:g})",
+        " new before it is reset; 0: never (default: %(default)g)",
     )
     # Intermixed, so that each --port can stand next to its poem.
     args = parser.parse_intermixed_args()
@@ -115,6 +115,8 @@ def read_poem(path):
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
             raise ValueError("not a regular file")
+        if info.st_size > MAX_POEM_SIZE:
+            raise ValueError(f"larger than {MAX_POEM_SIZE} bytes")
         with open(path, "rb") as poetry_file:
             poem = poetry_file.read(MAX_POEM_SIZE + 1)
     except OSError as e:
@@ -206,8 +208,6 @@ class ServerGuard(policies.WrappingFactory):
     """
 
     protocol = GuardedConnection
-    # The default, written here once; a server passes its own setting.
-    timeout = 60.0
     # File descriptors left for the process itself (standard streams, the
     # reactor, the listening socket, log files) out of its limit.
     spare_descriptors = 32

@@ -29,6 +29,7 @@ its framing). The exit status is 0 when every poem arrived, 1 otherwise.
 """
 
 import argparse
+import errno
 import sys
 
 from twisted.internet import defer, error
@@ -70,13 +71,13 @@ def parse_args():
         type=float,
         default=DownloadGuard.timeout,
         help="seconds without a byte from a server before giving up on it"
-        f" (default: {DownloadGuard.timeout:g})",
+        " (default: %(default)g)",
     )
     parser.add_argument(
         "--max-poem-size",
         type=int,
         default=DownloadGuard.max_size,
-        help=f"the largest poem accepted, in bytes (default: {DownloadGuard.max_size})",
+        help="the largest poem accepted, in bytes (default: %(default)s)",
     )
     args = parser.parse_args()
     if not args.addresses:
@@ -232,6 +233,11 @@ class DownloadGuard(policies.TimeoutFactory):
     def clientConnectionLost(self, connector, reason):
         super().clientConnectionLost(connector, self.explain(reason))
 
+    def resetAtConnect(self, reason):
+        # A reset can beat the end of connecting; Twisted then reports it as
+        # a ConnectError, ECONNRESET.
+        return getattr(reason.value, "osError", None) == errno.ECONNRESET
+
     def explain(self, reason):
         if self.problem is None and reason.check(error.ConnectionDone):
             if self.received:
@@ -239,7 +245,7 @@ class DownloadGuard(policies.TimeoutFactory):
             what = "Connection closed before any poem arrived."
         elif self.problem is not None:
             what = self.problem
-        elif reason.check(error.ConnectionLost):
+        elif reason.check(error.ConnectionLost) or self.resetAtConnect(reason):
             from twisted.internet import reactor
 
             # When the reactor stops (Ctrl-C), it closes every connection.

@@ -80,9 +80,9 @@ def parse_args():
     parser.add_argument(
         "--timeout",
         type=float,
-        default=ServerGuard.timeout,
+        default=60.0,
         help="seconds a connection may go without the server sending anything"
-        f" new before it is reset; 0: never (default: {ServerGuard.timeout:g})",
+        " new before it is reset; 0: never (default: %(default)g)",
     )
     args = parser.parse_args()
     if not 0 <= args.port <= 65535:
@@ -101,6 +101,8 @@ def read_poem(path):
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
             raise ValueError("not a regular file")
+        if info.st_size > MAX_POEM_SIZE:
+            raise ValueError(f"larger than {MAX_POEM_SIZE} bytes")
         with open(path, "rb") as poetry_file:
             poem = poetry_file.read(MAX_POEM_SIZE + 1)
     except OSError as e:
@@ -196,8 +198,6 @@ class ServerGuard(policies.WrappingFactory):
     """
 
     protocol = GuardedConnection
-    # The default, written here once; a server passes its own setting.
-    timeout = 60.0
     # File descriptors left for the process itself (standard streams, the
     # reactor, the listening socket, log files) out of its limit.
     spare_descriptors = 32

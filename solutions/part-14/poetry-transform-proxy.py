@@ -55,6 +55,7 @@ proxy honest with both sides (on each port):
 """
 
 import argparse
+import errno
 import resource
 import sys
 
@@ -129,22 +130,22 @@ def parse_args():
     parser.add_argument(
         "--timeout",
         type=float,
-        default=ServerGuard.timeout,
+        default=60.0,
         help="seconds a client may go without the proxy sending it anything"
-        f" new before it is reset; 0: never (default: {ServerGuard.timeout:g})",
+        " new before it is reset; 0: never (default: %(default)g)",
     )
     parser.add_argument(
         "--upstream-timeout",
         type=float,
         default=DownloadGuard.timeout,
         help="seconds without a byte from the poetry server before a fetch is"
-        f" given up (default: {DownloadGuard.timeout:g})",
+        " given up (default: %(default)g)",
     )
     parser.add_argument(
         "--max-poem-size",
         type=int,
         default=DownloadGuard.max_size,
-        help=f"the largest poem fetched, in bytes (default: {DownloadGuard.max_size})",
+        help="the largest poem fetched, in bytes (default: %(default)s)",
     )
     args = parser.parse_args()
     if not 0 <= args.port <= 65535:
@@ -489,8 +490,6 @@ class ServerGuard(policies.WrappingFactory):
     """
 
     protocol = GuardedConnection
-    # The default, written here once; a server passes its own setting.
-    timeout = 60.0
     # File descriptors left for the process itself (standard streams, the
     # reactor, the listening socket, log files) out of its limit.
     spare_descriptors = 32
@@ -650,6 +649,11 @@ class DownloadGuard(policies.TimeoutFactory):
     def clientConnectionLost(self, connector, reason):
         super().clientConnectionLost(connector, self.explain(reason))
 
+    def resetAtConnect(self, reason):
+        # A reset can beat the end of connecting; Twisted then reports it as
+        # a ConnectError, ECONNRESET.
+        return getattr(reason.value, "osError", None) == errno.ECONNRESET
+
     def explain(self, reason):
         if self.problem is None and reason.check(error.ConnectionDone):
             if self.received:
@@ -657,7 +661,7 @@ class DownloadGuard(policies.TimeoutFactory):
             what = "Connection closed before any poem arrived."
         elif self.problem is not None:
             what = self.problem
-        elif reason.check(error.ConnectionLost):
+        elif reason.check(error.ConnectionLost) or self.resetAtConnect(reason):
             from twisted.internet import reactor
 
             # When the reactor stops (Ctrl-C), it closes every connection.
