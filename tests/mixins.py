@@ -10,6 +10,7 @@ tests a single script needs stay in that script's module.
 import errno
 import os
 import re
+import subprocess
 from pathlib import PurePosixPath
 
 from twisted.internet import defer
@@ -480,33 +481,37 @@ class PoemFileServerMixin(ServerCommandLineMixin):
         """A poem file that does not exist is named, with the reason."""
         self.assertRefused("poetry/no-such-poem.txt", "No such file or directory")
 
-    @defer.inlineCallbacks
     def assertRefusedSafely(self, path, why):
         """As assertRefused, in a child that a regression cannot let run away.
 
         Reading /dev/zero never ends, and opening a FIFO with no writer never
         returns: the child runs under a memory limit and a time-out.
         """
-        result = yield launch.spawn(
-            ["prlimit", f"--as={MEMORY_LIMIT}", *launch.python_argv(self.SCRIPT, path)],
+        argv = ["prlimit", f"--as={MEMORY_LIMIT}", *launch.python_argv(self.SCRIPT)]
+        result = subprocess.run(
+            [*argv, path],
+            cwd=ROOT,
+            env=launch.child_env(),
+            capture_output=True,
+            text=True,
             timeout=10,
         )
 
         self.assertEqual(
-            (result.exit_code, result.stdout, result.stderr),
+            (result.returncode, result.stdout, result.stderr),
             (1, "", f"{self.program}: cannot read {path}: {why}\n"),
         )
 
     def test_deviceIsNotAPoem(self):
         """/dev/zero, which never ends, is refused without reading it."""
-        return self.assertRefusedSafely("/dev/zero", "not a regular file")
+        self.assertRefusedSafely("/dev/zero", "not a regular file")
 
     def test_fifoIsNotAPoem(self):
         """A FIFO with no writer is refused instead of waiting for ever."""
         fifo = os.path.abspath(self.mktemp())
         os.mkfifo(fifo)
 
-        return self.assertRefusedSafely(fifo, "not a regular file")
+        self.assertRefusedSafely(fifo, "not a regular file")
 
     def test_emptyPoem(self):
         """An empty file is not a poem."""
