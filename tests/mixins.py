@@ -123,8 +123,8 @@ class FakeTransformProxy:
         return d
 
 
-class TransformingMainMixin:
-    """poetry_main of client 6, 7 or 8, with get_poetry, the proxy and the reactor faked.
+class FakedClientMixin:
+    """A client's poetry_main with get_poetry, TransformProxy and the reactor faked.
 
     The test fires every Deferred itself, inside the fake reactor's run(),
     so it can look at what the client has done between two steps.
@@ -158,6 +158,10 @@ class TransformingMainMixin:
         """Run poetry_main with `argv`; return how it ended."""
         self.reactor = FakeReactor(scene)
         return run_in_process(self.module.poetry_main, *argv, reactor=self.reactor)
+
+
+class TransformingMainMixin(FakedClientMixin):
+    """The tests of poetry_main that clients 6, 7 and 8 all pass."""
 
     def test_transformWaitsForDownload(self):
         """The transformation is asked for once the poem is in; the result prints."""

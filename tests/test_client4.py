@@ -24,10 +24,9 @@ from tests.helpers import (
     poem,
     poem_text,
     read_poem,
-    run_in_process,
     serve_poem,
 )
-from tests.mixins import ClientCommandLineMixin, FakeReactor
+from tests.mixins import ClientCommandLineMixin, FakedClientMixin
 
 CLIENT = "twisted-client-4/get-poetry.py"
 SERVER_ADDR = IPv4Address("TCP", "127.0.0.1", 10001)
@@ -307,34 +306,17 @@ class DownloadOverTCPTests(TestCase):
         )
 
 
-class PoetryMainTests(SynchronousTestCase):
+class PoetryMainTests(FakedClientMixin, SynchronousTestCase):
     """Client 4's poetry_main with get_poetry and the reactor faked."""
 
-    def setUp(self):
-        self.module = load_script(CLIENT)
-        self.downloads = {}
-        self.patch(self.module, "get_poetry", self.fake_get_poetry)
-        self.patch(
-            self.module.DownloadGuard, "timeout", self.module.DownloadGuard.timeout
-        )
-        self.patch(
-            self.module.DownloadGuard, "max_size", self.module.DownloadGuard.max_size
-        )
-
-    def fake_get_poetry(self, host, port):
-        self.downloads[port] = defer.Deferred()
-        return self.downloads[port]
-
-    def run_main(self, scene, *argv):
-        self.reactor = FakeReactor(scene)
-        return run_in_process(self.module.poetry_main, *argv, reactor=self.reactor)
+    CLIENT = CLIENT
 
     def test_printsPoemsWhenAllAreIn(self):
         """Nothing is printed until the last poem; then every poem, and status 0."""
 
         def scene():
-            self.downloads[10001].callback("Ciò che".encode())
-            self.downloads[10002].callback(b"B")
+            self.download(10001).callback("Ciò che".encode())
+            self.download(10002).callback(b"B")
 
         result = self.run_main(scene, "10001", "10002")
 
@@ -346,10 +328,10 @@ class PoetryMainTests(SynchronousTestCase):
         """A failed poem gets one line on stderr; the other prints; status 1."""
 
         def scene():
-            self.downloads[10001].errback(
+            self.download(10001).errback(
                 self.module.DownloadFailed("127.0.0.1:10001: Timed out after 60 s.")
             )
-            self.downloads[10002].callback(b"B")
+            self.download(10002).callback(b"B")
 
         result = self.run_main(scene, "10001", "10002")
 
@@ -362,7 +344,7 @@ class PoetryMainTests(SynchronousTestCase):
         """Stopped (Ctrl-C) before every poem is in: the whole ones print, status 1."""
 
         def scene():
-            self.downloads[10002].callback(b"B")
+            self.download(10002).callback(b"B")
 
         result = self.run_main(scene, "10001", "10002")
 

@@ -22,14 +22,12 @@ from tests.helpers import (
     lowered,
     poem_text,
     read_poem,
-    run_in_process,
     serve_poems,
 )
 from tests.mixins import (
     ClientCommandLineMixin,
     ClientEndToEndMixin,
-    FakeReactor,
-    FakeTransformProxy,
+    FakedClientMixin,
     TransformingCommandLineMixin,
     TransformingMainMixin,
 )
@@ -147,34 +145,17 @@ class OptionalCommandLineTests(ClientCommandLineMixin, SynchronousTestCase):
         self.assertIn("invalid address 'nowhere'", result.stderr)
 
 
-class OptionalMainTests(SynchronousTestCase):
+class OptionalMainTests(FakedClientMixin, SynchronousTestCase):
     """poetry_main with get_poetry, TransformProxy and the reactor faked."""
 
-    def setUp(self):
-        self.module = load_script(OPTIONAL)
-        self.downloads = {}
-        self.proxy = FakeTransformProxy()
-        self.patch(self.module, "get_poetry", self.fake_get_poetry)
-        self.patch(self.module, "TransformProxy", self.proxy)
-        guard = self.module.DownloadGuard
-        self.patch(guard, "timeout", guard.timeout)
-        self.patch(guard, "max_size", guard.max_size)
-
-    def fake_get_poetry(self, host, port):
-        self.downloads[port] = defer.Deferred()
-        return self.downloads[port]
-
-    def run_main(self, scene, *argv):
-        return run_in_process(
-            self.module.poetry_main, *argv, reactor=FakeReactor(scene)
-        )
+    CLIENT = OPTIONAL
 
     def test_withoutServerNoTransform(self):
         """Without --xform-server every address is a poem, printed as it came."""
 
         def scene():
-            self.downloads[10002].callback(b"A POEM")
-            self.downloads[10003].callback(b"B POEM")
+            self.download(10002).callback(b"A POEM")
+            self.download(10003).callback(b"B POEM")
 
         result = self.run_main(scene, "10002", "10003")
 
@@ -187,7 +168,7 @@ class OptionalMainTests(SynchronousTestCase):
         """With --xform-server the poem is cummingsified by that server."""
 
         def scene():
-            self.downloads[10002].callback(b"A POEM")
+            self.download(10002).callback(b"A POEM")
             [(xform_name, poem, d)] = self.proxy.requests
             self.assertEqual((xform_name, poem), ("cummingsify", b"A POEM"))
             d.callback(b"a poem")
@@ -201,7 +182,7 @@ class OptionalMainTests(SynchronousTestCase):
         """A failed download is still reported, and makes the status 1."""
 
         def scene():
-            self.downloads[10002].errback(
+            self.download(10002).errback(
                 self.module.DownloadFailed("127.0.0.1:10002: Timed out after 60 s.")
             )
 
