@@ -6,6 +6,7 @@ real scripts through `ScriptTestCase.start_server` / `run_script`, which wait
 for a line of output (never a sleep) and stop the child at clean-up.
 """
 
+import contextlib
 import errno
 import importlib.util
 import io
@@ -22,7 +23,12 @@ from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.trial import unittest
 
 from tools import launch
-from tools.launch import ROOT, SERVING, TWISTD_STARTING, poem  # noqa: F401
+from tools.launch import ROOT, SERVING, TWISTD_STARTING, poem_path  # noqa: F401
+
+FASTPOETRY = "twisted-server-1/fastpoetry.py"
+TRANSFORM = "twisted-server-1/transformedpoetry.py"
+# The client address a unit test's protocol is built for; any will do.
+CLIENT_ADDR = IPv4Address("TCP", "127.0.0.1", 12345)
 
 _loaded = {}
 
@@ -80,7 +86,7 @@ def run_in_process(main, *argv, reactor=None):
     return Completed(code or 0, stdout.getvalue(), stderr.getvalue())
 
 
-def read_poem(name):
+def poem_bytes(name):
     """The bytes of poetry/<name>, exactly as a server should send them."""
     return (ROOT / "poetry" / name).read_bytes()
 
@@ -316,20 +322,12 @@ def listen_silent(testcase):
     return counter
 
 
-# -- shared by the client, proxy and server tests ---------------------------
-
-FASTPOETRY = "twisted-server-1/fastpoetry.py"
-TRANSFORM = "twisted-server-1/transformedpoetry.py"
-# The client address a unit test's protocol is built for; any will do.
-CLIENT_ADDR = IPv4Address("TCP", "127.0.0.1", 12345)
-
-
 def poem_text(name):
     """The text of poetry/<name>: what a client prints untransformed, less the newline."""
-    return read_poem(name).decode("utf-8")
+    return poem_bytes(name).decode("utf-8")
 
 
-def lowered(name):
+def lowered_text(name):
     """The text of poetry/<name> as the transform server gives it back."""
     return poem_text(name).lower()
 
@@ -368,7 +366,7 @@ def listen(testcase, factory):
 @defer.inlineCallbacks
 def serve_poem(testcase, name, port=0):
     """Start fastpoetry.py serving poetry/<name> (port 0: a free one); fire with its port."""
-    proc = yield testcase.start_server(FASTPOETRY, "--port", port, poem(name))
+    proc = yield testcase.start_server(FASTPOETRY, "--port", port, poem_path(name))
     return proc.port
 
 
@@ -407,16 +405,12 @@ def assert_printed(testcase, stdout, texts):
 
 
 class CapturedLog:
-    """The messages logged while it is active: inside a `with` block, or for a
-    whole test through capture_log()."""
+    """The messages logged from its creation to the end of the test."""
 
-    def __enter__(self):
-        self._capture = capturedLogs()
-        self._events = self._capture.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self._capture.__exit__(*exc)
+    def __init__(self, testcase):
+        stack = contextlib.ExitStack()
+        self._events = stack.enter_context(capturedLogs())
+        testcase.addCleanup(stack.close)
 
     @property
     def messages(self):
@@ -428,31 +422,16 @@ class CapturedLog:
 
 
 def capture_log(testcase):
-    """A CapturedLog active until the end of `testcase`."""
-    captured = CapturedLog().__enter__()
-    testcase.addCleanup(captured.__exit__, None, None, None)
-    return captured
+    """A CapturedLog of what is logged until the end of `testcase`."""
+    return CapturedLog(testcase)
 
 
-class _AbortAfterFirstData(protocol.Protocol):
-    """Read the first bytes that arrive, then reset the connection."""
-
-    def __init__(self):
-        self.received = defer.Deferred()
-
-    def dataReceived(self, data):
-        self.transport.abortConnection()
-        received, self.received = self.received, None
-        if received is not None:
-            received.callback(data)
-
-
-def connect_and_abort(port):
+def first_bytes_then_reset(port):
     """Connect, fire with the first bytes received, after resetting the connection."""
-    from twisted.internet import reactor
+    client = connect_receiver(port)
 
-    client = _AbortAfterFirstData()
-    connecting = protocol.ClientCreator(reactor, lambda: client).connectTCP(
-        "127.0.0.1", port
-    )
-    return connecting.addCallback(lambda _: client.received)
+    def reset(client):
+        client.transport.abortConnection()
+        return bytes(client.received)
+
+    return client.started.addCallback(reset)

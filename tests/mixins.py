@@ -27,10 +27,10 @@ from tests.helpers import (
     free_port,
     listen,
     load_script,
-    lowered,
-    poem,
+    lowered_text,
+    poem_bytes,
+    poem_path,
     poem_text,
-    read_poem,
     run_in_process,
     serve_poems,
     serve_transforms,
@@ -261,7 +261,7 @@ class TransformingMainMixin(FakedClientMixin):
 
     def test_utf8Poem(self):
         """A UTF-8 poem is decoded once, for printing."""
-        poem = read_poem("alla-sera.txt")
+        poem = poem_bytes("alla-sera.txt")
 
         def scene():
             self.download(10002).callback(poem)
@@ -269,7 +269,7 @@ class TransformingMainMixin(FakedClientMixin):
 
         result = self.run_main(scene, "10001", "10002")
 
-        self.assertEqual(result.stdout, lowered("alla-sera.txt") + "\n")
+        self.assertEqual(result.stdout, lowered_text("alla-sera.txt") + "\n")
 
 
 class TransformingCommandLineMixin(ClientCommandLineMixin):
@@ -303,7 +303,9 @@ class ClientEndToEndMixin:
         )
 
         assert_printed(
-            self, proc.stdout, [lowered("fascination.txt"), lowered("alla-sera.txt")]
+            self,
+            proc.stdout,
+            [lowered_text("fascination.txt"), lowered_text("alla-sera.txt")],
         )
         self.assertRegex(
             proc.stderr,
@@ -398,7 +400,7 @@ class ServerCommandLineMixin:
     """
 
     SCRIPT = None  # e.g. "twisted-server-1/fastpoetry.py"
-    ARGS = ()  # what it needs besides the options, e.g. (poem("science.txt"),)
+    ARGS = ()  # what it needs besides the options, e.g. (poem_path("science.txt"),)
     COMMAND = None  # the command its docstring gives, as the help must show it
     OPTIONS = ("--port PORT", "--iface IFACE", "--backlog BACKLOG", "--timeout TIMEOUT")
 
@@ -471,7 +473,7 @@ class PoemFileServerMixin(ServerCommandLineMixin):
     """A poetry server's command line, which also names the poem file to serve."""
 
     # Absolute: trial runs the tests in a directory of its own.
-    ARGS = (str(ROOT / poem("science.txt")),)
+    ARGS = (str(ROOT / poem_path("science.txt")),)
 
     def assertRefused(self, path, why):
         """The server will not serve `path`: one line saying why, and status 1."""

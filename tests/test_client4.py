@@ -21,9 +21,9 @@ from tests.helpers import (
     free_port,
     listen,
     load_script,
-    poem,
+    poem_bytes,
+    poem_path,
     poem_text,
-    read_poem,
     serve_poem,
 )
 from tests.mixins import ClientCommandLineMixin, FakedClientMixin
@@ -98,12 +98,12 @@ class DownloadTests(SynchronousTestCase):
         d, factory, connector = self.download()
         proto, _ = self.connect(factory)
 
-        proto.dataReceived(read_poem("alla-sera.txt")[:7])
-        proto.dataReceived(read_poem("alla-sera.txt")[7:])
+        proto.dataReceived(poem_bytes("alla-sera.txt")[:7])
+        proto.dataReceived(poem_bytes("alla-sera.txt")[7:])
         self.assertNoResult(d)
         self.close(factory, connector, proto, error.ConnectionDone())
 
-        self.assertEqual(self.successResultOf(d), read_poem("alla-sera.txt"))
+        self.assertEqual(self.successResultOf(d), poem_bytes("alla-sera.txt"))
         self.assertEqual(self.reactor.getDelayedCalls(), [])
 
     def test_trickleOutlastsTimeout(self):
@@ -258,7 +258,7 @@ class DownloadOverTCPTests(TestCase):
     @defer.inlineCallbacks
     def test_downloadsPoem(self):
         """get_poetry fires with exactly the bytes the server sent."""
-        poem = read_poem("alla-sera.txt")
+        poem = poem_bytes("alla-sera.txt")
         port = listen(self, self.fastpoetry.PoetryFactory(poem))
 
         received = yield self.module.get_poetry("127.0.0.1", port)
@@ -270,7 +270,7 @@ class DownloadOverTCPTests(TestCase):
         """A server listening on ::1 is reached as [::1]:port."""
         from twisted.internet import reactor
 
-        poem = read_poem("science.txt")
+        poem = poem_bytes("science.txt")
         listening = reactor.listenTCP(
             0, self.fastpoetry.PoetryFactory(poem), interface="::1"
         )
@@ -369,7 +369,7 @@ class Client4EndToEndTests(ScriptTestCase):
         """Poems from 127.0.0.1 and [::1] print whole; a dead server is named; status 1."""
         first = yield serve_poem(self, "alla-sera.txt")
         second = yield self.start_server(
-            FASTPOETRY, "--port", "0", "--iface", "::1", poem("science.txt")
+            FASTPOETRY, "--port", "0", "--iface", "::1", poem_path("science.txt")
         )
         dead = free_port()
 

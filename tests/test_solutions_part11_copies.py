@@ -19,17 +19,17 @@ from tests.helpers import (
     connect_protocol,
     fetch,
     load_script,
-    poem,
-    read_poem,
+    poem_bytes,
+    poem_path,
     serving_ports,
 )
 from tests.mixins import PoemFileServerMixin, ServingReactor
 
 SCRIPT = "solutions/part-11/fastpoetry-many.py"
 # Absolute: trial runs the tests in a directory of its own.
-SCIENCE = str(ROOT / poem("science.txt"))
-ECSTASY = str(ROOT / poem("ecstasy.txt"))
-ALLA_SERA = str(ROOT / poem("alla-sera.txt"))
+SCIENCE = str(ROOT / poem_path("science.txt"))
+ECSTASY = str(ROOT / poem_path("ecstasy.txt"))
+ALLA_SERA = str(ROOT / poem_path("alla-sera.txt"))
 
 
 class ManyPoemsCommandLineTests(PoemFileServerMixin, SynchronousTestCase):
@@ -56,7 +56,7 @@ class ManyPoemsCommandLineTests(PoemFileServerMixin, SynchronousTestCase):
         served = [(p.port, p.factory.wrappedFactory.poem) for p in reactor.listening]
         self.assertEqual(
             served,
-            [(10002, read_poem("science.txt")), (10003, read_poem("ecstasy.txt"))],
+            [(10002, poem_bytes("science.txt")), (10003, poem_bytes("ecstasy.txt"))],
         )
         module = load_script(SCRIPT)
         guards = [p.factory for p in reactor.listening]
@@ -86,7 +86,7 @@ class ManyPoemsCommandLineTests(PoemFileServerMixin, SynchronousTestCase):
 
         self.assertEqual(
             [(p.port, p.factory.wrappedFactory.poem) for p in reactor.listening],
-            [(10002, read_poem("science.txt")), (10003, read_poem("ecstasy.txt"))],
+            [(10002, poem_bytes("science.txt")), (10003, poem_bytes("ecstasy.txt"))],
         )
 
     def test_noPortFreePorts(self):
@@ -160,17 +160,17 @@ class ManyPoemsEndToEndTests(ScriptTestCase):
     def test_threePortsAtOnce(self):
         """Each port serves its own poem, to many clients at once."""
         names = ["science.txt", "ecstasy.txt", "alla-sera.txt"]
-        server = yield self.start_server(SCRIPT, *(poem(name) for name in names))
+        server = yield self.start_server(SCRIPT, *(poem_path(name) for name in names))
         ports = yield serving_ports(server, 3)
 
         poems = yield defer.gatherResults(
             [fetch(port) for port in ports for _ in range(10)]
         )
 
-        expected = [read_poem(name) for name in names for _ in range(10)]
+        expected = [poem_bytes(name) for name in names for _ in range(10)]
         self.assertEqual(poems, expected)
         self.assertEqual(len(set(ports)), 3)
         self.assertEqual(
             [line.split(" on ")[0] for line in server.stdout.splitlines()],
-            [f"Serving {poem(name)}" for name in names],
+            [f"Serving {poem_path(name)}" for name in names],
         )

@@ -32,12 +32,12 @@ from tests.helpers import (
     exchange,
     listen,
     load_script,
-    lowered,
+    lowered_text,
     netstring,
     path_with_python_only,
-    poem,
+    poem_bytes,
+    poem_path,
     poem_text,
-    read_poem,
     receive,
     serving_ports,
 )
@@ -182,11 +182,13 @@ class LineProtocolTests(SynchronousTestCase):
 
     def test_byteAtATime(self):
         """A request that arrives a byte at a time is the same request."""
-        request = b"cummingsify\n" + read_poem("alla-sera.txt")
+        request = b"cummingsify\n" + poem_bytes("alla-sera.txt")
 
         _, transport = self.request(request, pieces=len(request))
 
-        self.assertEqual(transport.value().decode("utf-8"), lowered("alla-sera.txt"))
+        self.assertEqual(
+            transport.value().decode("utf-8"), lowered_text("alla-sera.txt")
+        )
 
     def test_crlf(self):
         """A name line ending in CRLF names the same transform."""
@@ -316,16 +318,16 @@ class TwoProtocolsServerTests(ScriptTestCase):
         """A netstring client and a netcat -N style client each get the poem lower-cased."""
         server = yield self.start_server(TWO_PROTOCOLS)
         netstring_port, line_port = yield serving_ports(server, 2)
-        poem_bytes = read_poem("alla-sera.txt")
+        poem = poem_bytes("alla-sera.txt")
 
         by_netstring, by_line = yield defer.gatherResults(
             [
-                exchange(netstring_port, netstring(b"cummingsify." + poem_bytes)),
-                exchange(line_port, b"cummingsify\n" + poem_bytes, half_close=True),
+                exchange(netstring_port, netstring(b"cummingsify." + poem)),
+                exchange(line_port, b"cummingsify\n" + poem, half_close=True),
             ]
         )
 
-        expected = lowered("alla-sera.txt").encode("utf-8")
+        expected = lowered_text("alla-sera.txt").encode("utf-8")
         self.assertEqual(by_netstring, netstring(expected))
         self.assertEqual(by_line, expected)
 
@@ -503,11 +505,11 @@ class NetstringServerTests(SynchronousTestCase):
 
     def test_sendsOneNetstring(self):
         """A client gets the poem framed as one netstring, then the close."""
-        factory = self.module.PoetryFactory(read_poem("alla-sera.txt"))
+        factory = self.module.PoetryFactory(poem_bytes("alla-sera.txt"))
 
         _, transport = connect_protocol(factory)
 
-        self.assertEqual(transport.value(), netstring(read_poem("alla-sera.txt")))
+        self.assertEqual(transport.value(), netstring(poem_bytes("alla-sera.txt")))
         self.assertTrue(transport.disconnecting)
 
     def test_clientBytesIgnored(self):
@@ -562,14 +564,14 @@ class NetstringClientTests(SynchronousTestCase):
     def test_wholeNetstring(self):
         """A netstring, in pieces, is the poem, without its framing."""
         d, proto, transport = self.download()
-        framed = netstring(read_poem("alla-sera.txt"))
+        framed = netstring(poem_bytes("alla-sera.txt"))
 
         proto.dataReceived(framed[:5])
         proto.dataReceived(framed[5:-1])
         self.assertNoResult(d)
         proto.dataReceived(framed[-1:])
 
-        self.assertEqual(self.successResultOf(d), read_poem("alla-sera.txt"))
+        self.assertEqual(self.successResultOf(d), poem_bytes("alla-sera.txt"))
         self.assertTrue(transport.disconnecting)  # the client hangs up itself
         self.close(proto, error.ConnectionDone())
         self.assertEqual(self.reactor.getDelayedCalls(), [])
@@ -590,7 +592,7 @@ class NetstringClientTests(SynchronousTestCase):
         """A classic poetry server's poem is no netstring: the client gives up on it."""
         d, proto, transport = self.download()
 
-        proto.dataReceived(read_poem("science.txt"))
+        proto.dataReceived(poem_bytes("science.txt"))
         self.assertTrue(transport.disconnecting)
         self.close(proto, error.ConnectionDone())
 
@@ -621,7 +623,7 @@ class NetstringClientTests(SynchronousTestCase):
 
     def test_againstTheServer(self):
         """Against the netstring server's protocol in memory, the poem arrives whole."""
-        server = load_script(NETSTRING_SERVER).PoetryFactory(read_poem("ecstasy.txt"))
+        server = load_script(NETSTRING_SERVER).PoetryFactory(poem_bytes("ecstasy.txt"))
         factory = self.module.PoetryClientFactory(defer.Deferred())
         d = factory.deferred
 
@@ -631,14 +633,14 @@ class NetstringClientTests(SynchronousTestCase):
         )
         pump.flush()
 
-        self.assertEqual(self.successResultOf(d), read_poem("ecstasy.txt"))
+        self.assertEqual(self.successResultOf(d), poem_bytes("ecstasy.txt"))
 
 
 class _HalfANetstring(protocol.Protocol):
     """A poetry server that promises a whole poem, sends half, and closes cleanly."""
 
     def connectionMade(self):
-        poem = read_poem("fascination.txt")
+        poem = poem_bytes("fascination.txt")
         self.transport.write(b"%d:" % len(poem) + poem[: len(poem) // 2])
         self.transport.loseConnection()
 
@@ -649,8 +651,8 @@ class NetstringEndToEndTests(ScriptTestCase):
     @defer.inlineCallbacks
     def test_serverToClient(self):
         """The netstring client prints the netstring server's poems, unframed."""
-        first = yield self.start_server(NETSTRING_SERVER, poem("alla-sera.txt"))
-        second = yield self.start_server(NETSTRING_SERVER, poem("science.txt"))
+        first = yield self.start_server(NETSTRING_SERVER, poem_path("alla-sera.txt"))
+        second = yield self.start_server(NETSTRING_SERVER, poem_path("science.txt"))
 
         proc = yield self.run_script(NETSTRING_CLIENT, first.port, second.port)
 
@@ -674,14 +676,16 @@ class NetstringEndToEndTests(ScriptTestCase):
             f"Poem failed: 127.0.0.1:{port}: Connection closed before a whole"
             " netstring arrived.\n",
         )
-        half = read_poem("fascination.txt")[: len(read_poem("fascination.txt")) // 2]
+        half = poem_bytes("fascination.txt")[: len(poem_bytes("fascination.txt")) // 2]
         self.assertEqual(client_4.exit_code, 0)
         self.assertEqual(client_4.stdout, "608:" + half.decode("utf-8") + "\n")
 
     @defer.inlineCallbacks
     def test_classicServer(self):
         """The fast server of Part 11 sends no netstring: the client says so."""
-        server = yield self.start_server(FASTPOETRY, str(ROOT / poem("science.txt")))
+        server = yield self.start_server(
+            FASTPOETRY, str(ROOT / poem_path("science.txt"))
+        )
 
         proc = yield self.run_script(NETSTRING_CLIENT, server.port)
 

@@ -19,9 +19,9 @@ import tests.test_client4 as client4
 from tests.helpers import (
     ScriptTestCase,
     load_script,
-    lowered,
+    lowered_text,
+    poem_bytes,
     poem_text,
-    read_poem,
     serve_poems,
 )
 from tests.mixins import (
@@ -215,7 +215,10 @@ class OptionalEndToEndTests(ScriptTestCase):
         )
         self.assertEqual(
             transformed.stdout,
-            lowered("fascination.txt") + "\n" + lowered("alla-sera.txt") + "\n",
+            lowered_text("fascination.txt")
+            + "\n"
+            + lowered_text("alla-sera.txt")
+            + "\n",
         )
         # No "Cummingsify failed!": without the option nothing was asked.
         for proc in [plain, transformed]:
@@ -262,10 +265,10 @@ class YouFireItTests(SynchronousTestCase):
         factory = self.module.PoetryClientFactory()
         d = factory.deferred
 
-        factory.poem_finished(read_poem("science.txt"))
+        factory.poem_finished(poem_bytes("science.txt"))
         factory.clientConnectionLost(None, error.ConnectionDone())
 
-        self.assertEqual(self.successResultOf(d), read_poem("science.txt"))
+        self.assertEqual(self.successResultOf(d), poem_bytes("science.txt"))
         self.assertIsNone(factory.deferred)
 
 

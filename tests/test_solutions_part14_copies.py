@@ -26,9 +26,9 @@ from tests.helpers import (
     fetch,
     free_port,
     load_script,
-    lowered,
+    lowered_text,
     netstring,
-    read_poem,
+    poem_bytes,
     serve_poem,
     serve_transforms,
     serving_ports,
@@ -180,7 +180,7 @@ class ExpiringEndToEndTests(ScriptTestCase):
         second = yield fetch(proxy.port)
         yield proxy.wait_for(rb"Fetching poem from server\.", count=2)
 
-        self.assertEqual([first, second], [read_poem("science.txt")] * 2)
+        self.assertEqual([first, second], [poem_bytes("science.txt")] * 2)
         self.assertEqual(
             proxy.stdout.splitlines()[1:],
             [
@@ -419,7 +419,7 @@ class TransformProxyEndToEndTests(ScriptTestCase):
             xform_port, netstring(b"cummingsify.HERE IS MY POEM"), half_close=True
         )
 
-        self.assertEqual(client.stdout, lowered("alla-sera.txt") + "\n")
+        self.assertEqual(client.stdout, lowered_text("alla-sera.txt") + "\n")
         self.assertEqual((client.stderr, client.exit_code), ("", 0))
         self.assertEqual(answer, b"15:here is my poem,")
 

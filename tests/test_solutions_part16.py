@@ -36,8 +36,8 @@ from tests.helpers import (
     ScriptTestCase,
     fetch,
     load_script,
-    poem,
-    read_poem,
+    poem_bytes,
+    poem_path,
     serve_poem,
 )
 from tools import launch
@@ -50,8 +50,8 @@ PLUGIN_CACHES = [
     ROOT / "twisted" / "plugins" / "dropin.cache",
     ROOT / PART16_PATH / "twisted" / "plugins" / "dropin.cache",
 ]
-ECSTASY = read_poem("ecstasy.txt")
-FASCINATION = read_poem("fascination.txt")
+ECSTASY = poem_bytes("ecstasy.txt")
+FASCINATION = poem_bytes("fascination.txt")
 
 
 def without_plugin_caches(testcase):
@@ -187,8 +187,10 @@ class TwoPoemsLoadTests(unittest.TestCase):
 
     def load(self, **settings):
         """loadApplication on a copy of the tac with `settings` rewritten."""
-        settings.setdefault("poetry_file", str(ROOT / poem("ecstasy.txt")))
-        settings.setdefault("second_poetry_file", str(ROOT / poem("fascination.txt")))
+        settings.setdefault("poetry_file", str(ROOT / poem_path("ecstasy.txt")))
+        settings.setdefault(
+            "second_poetry_file", str(ROOT / poem_path("fascination.txt"))
+        )
         copy = tac_copy(self, TWO_POEMS, **settings)
         return service.loadApplication(str(copy), "python")
 
@@ -200,7 +202,7 @@ class TwoPoemsLoadTests(unittest.TestCase):
 
     def test_secondPoemChecked(self):
         """The second poem's file is checked like the first's."""
-        missing = str(ROOT / poem("no-such-poem.txt"))
+        missing = str(ROOT / poem_path("no-such-poem.txt"))
 
         error = self.assertRaises(
             SystemExit, self.load, port=0, second_port=0, second_poetry_file=missing
@@ -331,8 +333,8 @@ class Fastpoetry2OptionsTests(unittest.SynchronousTestCase):
 
     def setUp(self):
         self.plugin = load_script(FASTPOETRY2)
-        self.ecstasy = str(ROOT / poem("ecstasy.txt"))
-        self.fascination = str(ROOT / poem("fascination.txt"))
+        self.ecstasy = str(ROOT / poem_path("ecstasy.txt"))
+        self.fascination = str(ROOT / poem_path("fascination.txt"))
 
     def parse(self, *args):
         options = self.plugin.Options()
@@ -407,7 +409,7 @@ class Fastpoetry2OptionsTests(unittest.SynchronousTestCase):
 
     def test_missingSecondPoem(self):
         """A --poem2 that cannot be read stops twistd with one line naming it."""
-        missing = str(ROOT / poem("no-such-poem.txt"))
+        missing = str(ROOT / poem_path("no-such-poem.txt"))
 
         error = self.assertRaises(
             SystemExit,
@@ -444,8 +446,8 @@ class Fastpoetry2TwistdTests(TwistdCase):
         """twistd fastpoetry2 --poem2 serves both poems, each on its port."""
         server = yield self.start_twistd(
             "fastpoetry2",
-            "--port", "0", "--poem", poem("ecstasy.txt"),
-            "--port2", "0", "--poem2", poem("fascination.txt"),
+            "--port", "0", "--poem", poem_path("ecstasy.txt"),
+            "--port2", "0", "--poem2", poem_path("fascination.txt"),
             pythonpath=PART16_PATH,
         )  # fmt: skip
         first, second = yield self.ports(server, 2)

@@ -17,8 +17,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from tests.helpers import (
     ScriptTestCase,
     load_script,
-    lowered,
-    poem,
+    lowered_text,
+    poem_path,
     run_in_process,
     serve_poem,
     serve_transforms,
@@ -124,7 +124,7 @@ class PrintWhenAllDoneEndToEndTests(ClientEndToEndMixin, ScriptTestCase):
             "100",
             "--delay",
             "0.05",
-            poem("fascination.txt"),
+            poem_path("fascination.txt"),
         )
         fast = yield serve_poem(self, "science.txt")
 
@@ -132,6 +132,6 @@ class PrintWhenAllDoneEndToEndTests(ClientEndToEndMixin, ScriptTestCase):
 
         self.assertEqual(
             proc.stdout,
-            lowered("fascination.txt") + "\n" + lowered("science.txt") + "\n",
+            lowered_text("fascination.txt") + "\n" + lowered_text("science.txt") + "\n",
         )
         self.assertEqual((proc.stderr, proc.exit_code), ("", 0))

@@ -12,7 +12,7 @@ from tests.helpers import (
     load_script,
     netstring,
     path_with_python_only,
-    read_poem,
+    poem_bytes,
 )
 from tests.mixins import ServerCommandLineMixin, ServerEndToEndMixin
 from tools import launch
@@ -127,7 +127,7 @@ class TransformProtocolTests(SynchronousTestCase):
     def test_utf8RoundTrip(self):
         """A UTF-8 poem comes back lower-cased and still UTF-8."""
         proto, transport = self.connect()
-        poem = read_poem("alla-sera.txt")
+        poem = poem_bytes("alla-sera.txt")
 
         proto.dataReceived(netstring(b"cummingsify." + poem))
 
@@ -227,8 +227,8 @@ class TransformEndToEndTests(ServerEndToEndMixin, ScriptTestCase):
 
     SCRIPT = SCRIPT
     STARTUP = "Serving transforms"
-    REQUEST = netstring(b"cummingsify." + read_poem("alla-sera.txt"))
-    ANSWER = netstring(read_poem("alla-sera.txt").decode("utf-8").lower().encode())
+    REQUEST = netstring(b"cummingsify." + poem_bytes("alla-sera.txt"))
+    ANSWER = netstring(poem_bytes("alla-sera.txt").decode("utf-8").lower().encode())
 
 
 class TransformTestScriptTests(ScriptTestCase):

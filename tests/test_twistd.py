@@ -37,14 +37,14 @@ from tests.helpers import (
     connect_receiver,
     fetch,
     listen,
-    poem,
-    read_poem,
+    poem_bytes,
+    poem_path,
 )
 from tools import launch
 
 TAC = "twisted-server-3/fastpoetry.py"
 DROPIN_CACHE = ROOT / "twisted" / "plugins" / "dropin.cache"
-ECSTASY = read_poem("ecstasy.txt")
+ECSTASY = poem_bytes("ecstasy.txt")
 
 # The lines twistd logs as it stops, in this order, from the signal handler
 # to app.py's last message.
@@ -126,7 +126,7 @@ class TwistdTestCase(ScriptTestCase):
 
     def start_plugin(self, *args):
         return self.start_twistd(
-            "fastpoetry", "--port", "0", "--poem", poem("ecstasy.txt"), *args
+            "fastpoetry", "--port", "0", "--poem", poem_path("ecstasy.txt"), *args
         )
 
     @defer.inlineCallbacks
@@ -222,7 +222,7 @@ class TacServiceTests(unittest.SynchronousTestCase):
 
         self.tac = tac
         self.poem_path = self.mktemp()
-        Path(self.poem_path).write_bytes(read_poem("alla-sera.txt"))
+        Path(self.poem_path).write_bytes(poem_bytes("alla-sera.txt"))
 
     def load(self):
         """The application a twistd run from the repository root would load."""
@@ -268,7 +268,7 @@ class TacServiceTests(unittest.SynchronousTestCase):
         self.addCleanup(poetry_service.stopService)
 
         self.assertTrue(poetry_service.running)
-        self.assertEqual(poetry_service.poem, read_poem("alla-sera.txt"))
+        self.assertEqual(poetry_service.poem, poem_bytes("alla-sera.txt"))
 
     def test_protocolSendsPoemFromService(self):
         """A connection gets the service's poem, UTF-8 bytes intact, then closes."""
@@ -282,7 +282,7 @@ class TacServiceTests(unittest.SynchronousTestCase):
             transport
         )
 
-        self.assertEqual(transport.value(), read_poem("alla-sera.txt"))
+        self.assertEqual(transport.value(), poem_bytes("alla-sera.txt"))
         self.assertTrue(transport.disconnecting)
 
     def test_checkSettings(self):
@@ -574,7 +574,7 @@ class PluginScriptTests(TwistdTestCase):
     def test_daemon(self):
         """As a daemon the plugin logs to --logfile and stops on SIGTERM to its pid."""
         pid = yield self.run_daemon(
-            "fastpoetry", "--port", "0", "--poem", poem("ecstasy.txt")
+            "fastpoetry", "--port", "0", "--poem", poem_path("ecstasy.txt")
         )
 
         received = yield fetch(self.daemon_port())
@@ -590,7 +590,13 @@ class PluginScriptTests(TwistdTestCase):
         self.assertFalse(DROPIN_CACHE.exists())
 
         server = yield self.start_twistd(
-            "-r", "poll", "fastpoetry", "--port", "0", "--poem", poem("ecstasy.txt")
+            "-r",
+            "poll",
+            "fastpoetry",
+            "--port",
+            "0",
+            "--poem",
+            poem_path("ecstasy.txt"),
         )
         received = yield fetch(server.port)
 
@@ -663,7 +669,7 @@ class PluginScriptTests(TwistdTestCase):
             "--port",
             busy,
             "--poem",
-            poem("ecstasy.txt"),
+            poem_path("ecstasy.txt"),
         )
 
     @defer.inlineCallbacks
@@ -680,7 +686,7 @@ class PluginScriptTests(TwistdTestCase):
             "--port",
             "0",
             "--poem",
-            poem("ecstasy.txt"),
+            poem_path("ecstasy.txt"),
         )
 
         self.assertEqual(
