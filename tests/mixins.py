@@ -17,6 +17,8 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
 
 from tests.helpers import (
+    FASTPOETRY,
+    TRANSFORM,
     assert_printed,
     free_port,
     listen,
@@ -278,12 +280,17 @@ class ClientEndToEndMixin:
 
     CLIENT = None
     DOWNLOAD_FAILED = None
+    # The servers it is run against: the classic ones, or modern/'s.
+    POETRY_SERVER = FASTPOETRY
+    TRANSFORM_SERVER = TRANSFORM
 
     @defer.inlineCallbacks
     def test_poemsAndFailure(self):
         """Poems come back lower-cased, UTF-8 intact; a dead server is named; status 1."""
-        xform = yield serve_transforms(self)
-        first, second = yield serve_poems(self, "fascination.txt", "alla-sera.txt")
+        xform = yield serve_transforms(self, script=self.TRANSFORM_SERVER)
+        first, second = yield serve_poems(
+            self, "fascination.txt", "alla-sera.txt", script=self.POETRY_SERVER
+        )
         dead = free_port()
 
         proc = yield self.run_script(
@@ -303,7 +310,9 @@ class ClientEndToEndMixin:
     @defer.inlineCallbacks
     def test_transformServerDown(self):
         """With the transform server down, each poem prints as sent; status 0."""
-        first, second = yield serve_poems(self, "fascination.txt", "science.txt")
+        first, second = yield serve_poems(
+            self, "fascination.txt", "science.txt", script=self.POETRY_SERVER
+        )
 
         proc = yield self.run_script(self.CLIENT, free_port(), first, second)
 
