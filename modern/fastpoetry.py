@@ -22,8 +22,7 @@ the way connections are treated (--timeout, half-close, the connection
 limit, the reset on shutdown, the checks on the poem file) are the classic
 script's; see its docstring.
 
-What changed from the classic script, and why (docs/modern.md#endpoints and
-the rows after it):
+What changed from the classic script, and why (the table in docs/modern.md):
 
 - serverFromString(reactor, "tcp:PORT:interface=IFACE:backlog=N") instead of
   reactor.listenTCP: the address is one string, which is what a user would
@@ -33,10 +32,10 @@ the rows after it):
   becomes the exit status.
 - twisted.logger (Logger, globalLogBeginner, textFileLogObserver) instead of
   twisted.python.log, which Twisted's documentation calls legacy.
-- The guard is a base class with TimeoutMixin rather than a factory that
-  wraps the lesson's: each connection's idle timer is restarted by the
-  protocol when it writes, and the factory keeps the set of open
-  connections. Same behaviour, fewer objects per connection.
+- The guard is a base class of the lesson's protocol and factory rather
+  than a factory wrapped around them: the protocol restarts its idle timer
+  (an IDelayedCall) when it writes, and the factory keeps the set of open
+  connections. Same behaviour, one object per connection instead of two.
 - Type hints throughout; `mypy --strict modern/` checks them.
 """
 
