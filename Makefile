@@ -62,4 +62,4 @@ $(FIGURES_STAMP): $(FIGURES)/package-lock.json $(FIGURES)/package.json
 	touch $@
 
 clean:
-	rm -rf _trial_temp twisted/plugins/dropin.cache .ruff_cache .mypy_cache .hypothesis
+	rm -rf _trial_temp twisted/plugins/dropin.cache solutions/part-16/twisted/plugins/dropin.cache .ruff_cache .mypy_cache .hypothesis

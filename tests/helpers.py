@@ -6,13 +6,16 @@ real scripts through `ScriptTestCase.start_server` / `run_script`, which wait
 for a line of output (never a sleep) and stop the child at clean-up.
 """
 
+import errno
 import importlib.util
 import io
+import shlex
 import sys
 from dataclasses import dataclass
 
 from twisted.internet import defer, protocol
 from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
@@ -56,8 +59,10 @@ def run_in_process(main, *argv, reactor=None):
     import twisted.internet
 
     stdout, stderr = io.StringIO(), io.StringIO()
+    # argparse names the program after sys.argv[0], as when it is typed.
+    program = main.__globals__.get("__file__", "script")
     saved = sys.argv, sys.stdout, sys.stderr, twisted.internet.__dict__.get("reactor")
-    sys.argv, sys.stdout, sys.stderr = ["script", *map(str, argv)], stdout, stderr
+    sys.argv, sys.stdout, sys.stderr = [program, *map(str, argv)], stdout, stderr
     if reactor is not None:
         twisted.internet.reactor = reactor
     try:
@@ -80,14 +85,23 @@ def read_poem(name):
     return (ROOT / "poetry" / name).read_bytes()
 
 
-class _Collect(protocol.Protocol):
-    """Send some bytes on connect, collect everything until the peer closes."""
+class Receiver(protocol.Protocol):
+    """A test client: sends some bytes on connect, keeps everything until the close.
 
-    def __init__(self, send, half_close, abort):
+    `done` fires with (the bytes received, whether the close was clean). With
+    `half_close`, it shuts down its sending side after sending, as netcat -N
+    does; with `abort`, it resets the connection at once; with `pause`, it
+    stops reading after the first bytes (`started` fires then), like a slow
+    reader, until `transport.resumeProducing()`.
+    """
+
+    def __init__(self, send=None, half_close=False, abort=False, pause=False):
         self.send = send
         self.half_close = half_close
         self.abort = abort
-        self.received = b""
+        self.pause = pause
+        self.received = bytearray()
+        self.started = defer.Deferred()
         self.done = defer.Deferred()
 
     def connectionMade(self):
@@ -95,14 +109,43 @@ class _Collect(protocol.Protocol):
             self.transport.write(self.send)
         if self.abort:
             self.transport.abortConnection()
-        elif self.send is not None and self.half_close:
+        elif self.half_close:
             self.transport.loseWriteConnection()
 
     def dataReceived(self, data):
         self.received += data
+        if not self.started.called:
+            self.started.callback(self)
+            if self.pause:
+                self.transport.pauseProducing()
 
     def connectionLost(self, reason):
-        self.done.callback(self.received)
+        clean = reason.check(ConnectionDone) is not None
+        self.done.callback((bytes(self.received), clean))
+
+
+def connect_receiver(port, host="127.0.0.1", **options):
+    """Connect a Receiver with `options` to `port` and return it."""
+    from twisted.internet import reactor
+
+    client = Receiver(**options)
+    connecting = protocol.ClientCreator(reactor, lambda: client).connectTCP(host, port)
+
+    def not_connected(failure):
+        # A reset can beat the end of connecting (Twisted then reports
+        # ECONNRESET as a ConnectError): to the test, that is a reset.
+        if getattr(failure.value, "osError", None) == errno.ECONNRESET:
+            client.done.callback((b"", False))
+        else:
+            client.done.errback(failure)
+
+    connecting.addErrback(not_connected)
+    return client
+
+
+def receive(port, send=None, **options):
+    """Connect, send `send`, fire with (bytes received, whether the close was clean)."""
+    return connect_receiver(port, send=send, **options).done
 
 
 def exchange(port, send=None, *, half_close=False, abort=False, host="127.0.0.1"):
@@ -112,12 +155,8 @@ def exchange(port, send=None, *, half_close=False, abort=False, host="127.0.0.1"
     With `half_close`, our side shuts down writing after sending, the way
     netcat does on end of input.
     """
-    from twisted.internet import reactor
-
-    client = _Collect(send, half_close, abort)
-    connected = protocol.ClientCreator(reactor, lambda: client).connectTCP(host, port)
-    connected.addCallback(lambda _: client.done)
-    return connected
+    done = connect_receiver(port, host, send=send, half_close=half_close, abort=abort)
+    return done.done.addCallback(lambda result: result[0])
 
 
 def fetch(port, host="127.0.0.1"):
@@ -132,6 +171,16 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def path_with_python_only(testcase):
+    """A PATH holding python3 and nothing else, so netcat cannot be found."""
+    import os
+
+    bin_dir = os.path.abspath(testcase.mktemp())
+    os.makedirs(bin_dir)
+    os.symlink(sys.executable, os.path.join(bin_dir, "python3"))
+    return bin_dir
 
 
 class ScriptTestCase(unittest.TestCase):
@@ -157,6 +206,21 @@ class ScriptTestCase(unittest.TestCase):
     def run_script(self, path, *args, **kwargs):
         """Run a script to completion and fire with its ScriptProcess."""
         return launch.run_script(path, *args, **kwargs)
+
+    def run_shell(self, path, *args, stdin=None, merge_stderr=False, **kwargs):
+        """Run a script to completion through /bin/sh, as typed at a prompt.
+
+        `stdin` names a file (from the repository root) to redirect into the
+        script; with `merge_stderr` its stderr goes into stdout, so the test
+        sees both streams in the order they were written.
+        """
+        # exec: the shell becomes the script, so stopping it stops the script.
+        command = "exec " + shlex.join(launch.python_argv(path, *args))
+        if stdin is not None:
+            command += " < " + shlex.quote(str(stdin))
+        if merge_stderr:
+            command += " 2>&1"
+        return launch.spawn(["/bin/sh", "-c", command], **kwargs)
 
     def run_twistd(self, *args, **kwargs):
         """Run twistd to completion and fire with its ScriptProcess."""
@@ -306,6 +370,17 @@ def serve_poem(testcase, name, port=0, script=FASTPOETRY):
     """Start fastpoetry.py (or `script`) serving poetry/<name> (port 0: a free one); fire with its port."""
     proc = yield testcase.start_server(script, "--port", port, poem(name))
     return proc.port
+
+
+@defer.inlineCallbacks
+def serving_ports(proc, count):
+    """Wait for a server's first `count` start-up lines; fire with their ports, in order.
+
+    For a server that listens on several ports and prints a line for each;
+    `start_server` fires at the first line.
+    """
+    yield proc.wait_for(SERVING, count=count)
+    return [int(port) for port in SERVING.findall(proc.out)[:count]]
 
 
 def serve_poems(testcase, *names, script=FASTPOETRY):

@@ -7,19 +7,24 @@ between the scripts (a message, the example command line in the help). The
 tests a single script needs stay in that script's module.
 """
 
+import errno
+import os
 import re
 from pathlib import PurePosixPath
 
 from twisted.internet import defer
-from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import CannotListenError, ConnectionRefusedError
 from twisted.internet.protocol import ServerFactory
 from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
 
 from tests.helpers import (
     FASTPOETRY,
+    ROOT,
     TRANSFORM,
     assert_printed,
+    exchange,
     free_port,
     listen,
     load_script,
@@ -31,6 +36,7 @@ from tests.helpers import (
     serve_poems,
     serve_transforms,
 )
+from tools import launch
 
 
 class ClientCommandLineMixin:
@@ -323,38 +329,137 @@ class ClientEndToEndMixin:
         self.assertEqual(proc.exit_code, 0)
 
 
+# Address space for a child that might read without end (1 GiB).
+MEMORY_LIMIT = 1 << 30
+
+
+class NotToBeRun(MemoryReactorClock):
+    """A reactor for a main() that should exit before serving: running it fails."""
+
+    def run(self):
+        raise AssertionError("main() went on to run the reactor")
+
+
+class RecordedPort:
+    """What ServingReactor.listenTCP returns: a port that notes when it is stopped."""
+
+    def __init__(self, port, factory, interface):
+        self.port = port
+        self.factory = factory
+        self.interface = interface
+        self.stopped = False
+
+    def getHost(self):
+        return IPv4Address("TCP", "127.0.0.1", self.port)
+
+    def stopListening(self):
+        self.stopped = True
+
+
+class ServingReactor(MemoryReactorClock):
+    """A reactor for a server's main() run in this process, serving nothing.
+
+    Each listenTCP is recorded in `listening` (a RecordedPort, whose factory
+    is what main() passed, a ServerGuard around the lesson's factory); the
+    ports in `taken` are refused as a real reactor refuses a port in use.
+    run() returns at once, having noted that it ran.
+    """
+
+    def __init__(self, taken=()):
+        super().__init__()
+        self.taken = set(taken)
+        self.listening = []
+        self.ran = False
+
+    def listenTCP(self, port, factory, backlog=50, interface=""):
+        if port in self.taken:
+            raise CannotListenError(
+                interface, port, OSError(errno.EADDRINUSE, "Address already in use")
+            )
+        recorded = RecordedPort(port, factory, interface)
+        self.listening.append(recorded)
+        return recorded
+
+    def run(self):
+        self.ran = True
+
+    def shut_down(self):
+        """Run the "before shutdown" triggers main() added; fire when they are done."""
+        return defer.gatherResults(
+            [
+                defer.maybeDeferred(f, *a, **kw)
+                for f, a, kw in self.triggers["before"]["shutdown"]
+            ]
+        )
+
+
 class ServerCommandLineMixin:
-    """A server as a learner starts it: start-up line, help, bad --port, port in use."""
+    """A server's command line, checked in this process: help, bad options, port in use.
+
+    main() runs here with a fake reactor, so a mistake cannot start a real
+    server inside the test run; `ServerEndToEndMixin` runs the real command.
+    """
 
     SCRIPT = None  # e.g. "twisted-server-1/fastpoetry.py"
     ARGS = ()  # what it needs besides the options, e.g. (poem("science.txt"),)
-    # Its start-up line up to " on <address>.", e.g. "Serving transforms".
-    STARTUP = None
     COMMAND = None  # the command its docstring gives, as the help must show it
-    OPTIONS = ("--port PORT", "--iface IFACE", "--backlog BACKLOG")
+    OPTIONS = ("--port PORT", "--iface IFACE", "--backlog BACKLOG", "--timeout TIMEOUT")
 
     @property
     def program(self):
         """The name the script gives itself in its messages, e.g. "fastpoetry.py"."""
         return PurePosixPath(self.SCRIPT).name
 
-    @defer.inlineCallbacks
-    def test_servingLine(self):
-        """The server prints one line on stdout, naming the address it really listens on."""
-        server = yield self.start_server(self.SCRIPT, "--port", "0", *self.ARGS)
+    def run_main(self, *argv, reactor=None):
+        """Run the script's main() here with `argv`; return how it ended."""
+        from twisted.python import log
 
-        self.assertEqual(
-            server.stdout,
-            f"{self.STARTUP} on IPv4Address(type='TCP', host='127.0.0.1',"
-            f" port={server.port}).\n",
-        )
+        # Starting the log here would take over the test run's own log.
+        self.patch(log, "startLogging", lambda *args, **kwargs: None)
+        module = load_script(self.SCRIPT)
+        return run_in_process(module.main, *argv, reactor=reactor or NotToBeRun())
 
-    @defer.inlineCallbacks
+    def test_helpShowsTheCommand(self):
+        """--help prints the docstring: the tutorial's command line and the options."""
+        result = self.run_main("--help")
+
+        self.assertEqual(result.exit_code, 0)
+        self.assertIn(self.COMMAND, result.stdout)
+        for option in self.OPTIONS:
+            self.assertIn(option, result.stdout)
+
+    def test_badPort(self):
+        """A port that is not a number is a usage error: status 2 and the usage line."""
+        result = self.run_main("--port", "ten", *self.ARGS)
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn(f"usage: {self.program}", result.stderr)
+        self.assertIn("invalid int value: 'ten'", result.stderr)
+
+    def test_portOutOfRange(self):
+        """A port above 65535 is refused before anything is started."""
+        result = self.run_main("--port", "70000", *self.ARGS)
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("--port must be between 0 and 65535, not 70000", result.stderr)
+
+    def test_negativeTimeout(self):
+        """A negative time-out is a usage error."""
+        result = self.run_main("--timeout=-1", *self.ARGS)
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("--timeout must not be negative, not -1", result.stderr)
+
     def test_portInUse(self):
         """A port that is taken gives one clear line and status 1, not a traceback."""
         taken = listen(self, ServerFactory())
+        from twisted.internet import reactor as real
 
-        result = yield self.run_script(self.SCRIPT, "--port", taken, *self.ARGS)
+        class Listening(NotToBeRun):
+            def listenTCP(self, *args, **kwargs):
+                return real.listenTCP(*args, **kwargs)
+
+        result = self.run_main("--port", taken, *self.ARGS, reactor=Listening())
 
         self.assertEqual(result.exit_code, 1)
         self.assertEqual(
@@ -364,59 +469,101 @@ class ServerCommandLineMixin:
         )
         self.assertEqual(result.stdout, "")
 
-    @defer.inlineCallbacks
-    def test_badPort(self):
-        """A port that is not a number is a usage error: status 2 and the usage line."""
-        result = yield self.run_script(self.SCRIPT, "--port", "ten", *self.ARGS)
-
-        self.assertEqual(result.exit_code, 2)
-        self.assertIn(f"usage: {self.program}", result.stderr)
-        self.assertIn("invalid int value: 'ten'", result.stderr)
-
-    @defer.inlineCallbacks
-    def test_portOutOfRange(self):
-        """A port above 65535 is refused before anything is started."""
-        result = yield self.run_script(self.SCRIPT, "--port", "70000", *self.ARGS)
-
-        self.assertEqual(result.exit_code, 2)
-        self.assertIn("--port must be between 0 and 65535, not 70000", result.stderr)
-
-    @defer.inlineCallbacks
-    def test_helpShowsTheCommand(self):
-        """--help prints the docstring: the tutorial's command line and the options."""
-        result = yield self.run_script(self.SCRIPT, "--help")
-
-        self.assertEqual(result.exit_code, 0)
-        self.assertIn(self.COMMAND, result.stdout)
-        for option in self.OPTIONS:
-            self.assertIn(option, result.stdout)
-
 
 class PoemFileServerMixin(ServerCommandLineMixin):
     """A poetry server's command line, which also names the poem file to serve."""
 
-    ARGS = (poem("science.txt"),)
-    STARTUP = f"Serving {poem('science.txt')}"
+    # Absolute: trial runs the tests in a directory of its own.
+    ARGS = (str(ROOT / poem("science.txt")),)
 
-    @defer.inlineCallbacks
-    def test_missingPoemFile(self):
-        """A poem file that does not exist gives one line naming it and status 1."""
-        result = yield self.run_script(self.SCRIPT, "poetry/no-such-poem.txt")
+    def assertRefused(self, path, why):
+        """The server will not serve `path`: one line saying why, and status 1."""
+        result = self.run_main(path)
 
-        self.assertEqual(result.exit_code, 1)
         self.assertEqual(
-            result.stderr,
-            f"{self.program}: cannot read poetry/no-such-poem.txt:"
-            " No such file or directory\n",
+            (result.exit_code, result.stdout, result.stderr),
+            (1, "", f"{self.program}: cannot read {path}: {why}\n"),
         )
-        self.assertEqual(result.stdout, "")
+
+    def test_missingPoemFile(self):
+        """A poem file that does not exist is named, with the reason."""
+        self.assertRefused("poetry/no-such-poem.txt", "No such file or directory")
 
     @defer.inlineCallbacks
+    def assertRefusedSafely(self, path, why):
+        """As assertRefused, in a child that a regression cannot let run away.
+
+        Reading /dev/zero never ends, and opening a FIFO with no writer never
+        returns: the child runs under a memory limit and a time-out.
+        """
+        result = yield launch.spawn(
+            ["prlimit", f"--as={MEMORY_LIMIT}", *launch.python_argv(self.SCRIPT, path)],
+            timeout=10,
+        )
+
+        self.assertEqual(
+            (result.exit_code, result.stdout, result.stderr),
+            (1, "", f"{self.program}: cannot read {path}: {why}\n"),
+        )
+
+    def test_deviceIsNotAPoem(self):
+        """/dev/zero, which never ends, is refused without reading it."""
+        return self.assertRefusedSafely("/dev/zero", "not a regular file")
+
+    def test_fifoIsNotAPoem(self):
+        """A FIFO with no writer is refused instead of waiting for ever."""
+        fifo = os.path.abspath(self.mktemp())
+        os.mkfifo(fifo)
+
+        return self.assertRefusedSafely(fifo, "not a regular file")
+
+    def test_emptyPoem(self):
+        """An empty file is not a poem."""
+        empty = os.path.abspath(self.mktemp())
+        open(empty, "wb").close()
+
+        self.assertRefused(empty, "the file is empty")
+
+    def test_hugePoem(self):
+        """A file over 64 MiB is refused (a sparse file: no disk is used)."""
+        huge = os.path.abspath(self.mktemp())
+        with open(huge, "wb") as f:
+            f.truncate(64 * 1024 * 1024 + 1)
+
+        self.assertRefused(huge, "larger than 67108864 bytes")
+
     def test_noPoemFile(self):
         """Leaving out the poem file is a usage error."""
-        result = yield self.run_script(self.SCRIPT)
+        result = self.run_main()
 
         self.assertEqual(result.exit_code, 2)
         self.assertIn(
             "the following arguments are required: poetry-file", result.stderr
         )
+
+
+class ServerEndToEndMixin:
+    """A server started as a learner starts it, and a client that half-closes."""
+
+    SCRIPT = None
+    ARGS = ()
+    STARTUP = (
+        None  # its start-up line up to " on <address>.", e.g. "Serving transforms"
+    )
+    REQUEST = None  # what a client sends, if anything, before half-closing
+    ANSWER = None  # what the client must get back
+
+    @defer.inlineCallbacks
+    def test_asTyped(self):
+        """One line on stdout, the log on stderr; a half-closing client gets it all."""
+        server = yield self.start_server(self.SCRIPT, "--port", "0", *self.ARGS)
+
+        received = yield exchange(server.port, self.REQUEST, half_close=True)
+
+        self.assertEqual(received, self.ANSWER)
+        self.assertEqual(
+            server.stdout,
+            f"{self.STARTUP} on IPv4Address(type='TCP', host='127.0.0.1',"
+            f" port={server.port}).\n",
+        )
+        self.assertRegex(server.stderr, r"^\S+ \S+ \[-\] Log opened\.\n")

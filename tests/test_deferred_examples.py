@@ -4,12 +4,9 @@ Each script is run as a learner would run it. What matters is the order of
 the lines: it shows when each callback ran.
 """
 
-import sys
-
 from twisted.internet import defer
 
 from tests.helpers import ScriptTestCase
-from tools import launch
 
 DEFER_10 = """\
 Example 1: three callbacks that return plain values.
@@ -77,10 +74,9 @@ class DeferredExampleTests(ScriptTestCase):
     @defer.inlineCallbacks
     def test_deferUnhandled(self):
         """defer-unhandled.py: the report comes when the Deferred is collected."""
-        script = launch.script("twisted-deferred/defer-unhandled.py")
         # Both streams into one pipe, so the test sees them in the order written.
-        proc = yield launch.spawn(
-            ["/bin/sh", "-c", 'exec "$0" -u "$1" 2>&1', sys.executable, script]
+        proc = yield self.run_shell(
+            "twisted-deferred/defer-unhandled.py", merge_stderr=True
         )
 
         self.assertEqual(proc.exit_code, 0)

@@ -5,6 +5,7 @@ from twisted.internet.protocol import ServerFactory
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import (
+    ROOT,
     ScriptTestCase,
     connect_protocol,
     fetch,
@@ -12,7 +13,7 @@ from tests.helpers import (
     poem,
     read_poem,
 )
-from tests.mixins import PoemFileServerMixin
+from tests.mixins import PoemFileServerMixin, ServerEndToEndMixin
 
 SCRIPT = "twisted-server-1/fastpoetry.py"
 
@@ -51,32 +52,31 @@ class PoetryProtocolTests(SynchronousTestCase):
         self.assertIsInstance(self.factory, ServerFactory)
 
 
-class FastPoetryScriptTests(PoemFileServerMixin, ScriptTestCase):
-    """The real script, started as a learner would start it."""
-
+class FastPoetryCommandLineTests(PoemFileServerMixin, SynchronousTestCase):
     SCRIPT = SCRIPT
     COMMAND = (
         "python twisted-server-1/fastpoetry.py --port 10002 poetry/fascination.txt"
     )
 
-    @defer.inlineCallbacks
-    def test_servesExactBytes(self):
-        """A client receives the poem file's exact bytes, then the connection closes."""
-        server = yield self.start_server(SCRIPT, poem("fascination.txt"))
 
-        received = yield fetch(server.port)
+class ReadPoemTests(SynchronousTestCase):
+    """read_poem, which every poetry server shares, on real files."""
 
-        self.assertEqual(received, read_poem("fascination.txt"))
+    def test_exactBytes(self):
+        """A poem is read as the file's exact bytes, UTF-8 left alone."""
+        read = load_script(SCRIPT).read_poem
 
-    @defer.inlineCallbacks
-    def test_utf8Poem(self):
-        """A poem with non-ASCII letters arrives intact, as UTF-8."""
-        server = yield self.start_server(SCRIPT, poem("alla-sera.txt"))
+        self.assertEqual(read(ROOT / poem("alla-sera.txt")), read_poem("alla-sera.txt"))
 
-        received = yield fetch(server.port)
 
-        self.assertEqual(received, read_poem("alla-sera.txt"))
-        self.assertIn("perché della fatal quïete", received.decode("utf-8"))
+class FastPoetryEndToEndTests(ServerEndToEndMixin, ScriptTestCase):
+    """The real script, started as a learner would start it."""
+
+    SCRIPT = SCRIPT
+    ARGS = (poem("alla-sera.txt"),)
+    STARTUP = f"Serving {poem('alla-sera.txt')}"
+    REQUEST = b""
+    ANSWER = read_poem("alla-sera.txt")
 
     @defer.inlineCallbacks
     def test_manyClientsAtOnce(self):

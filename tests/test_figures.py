@@ -10,6 +10,7 @@ packages in tools/figures/node_modules.
 import os
 import re
 import shutil
+import tempfile
 
 from twisted.internet import defer
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
@@ -131,6 +132,23 @@ class FiguresPageTests(SynchronousTestCase):
         self.assertEqual(sorted(set(links)), sorted(ANCHORS))
 
 
+ALL_GOOD = ("good", "quoted")
+WITH_BROKEN = ("good", "broken", "unclosed")
+DOCS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))
+# The checker's runs, shared by the tests (see MermaidCheckTests.check).
+_RUNS = {}
+_FIXTURES = tempfile.TemporaryDirectory(prefix="twisted-intro-figures-")
+
+
+def _fixture(name):
+    """One of the Markdown fixtures below, written to a file; its path."""
+    path = os.path.join(_FIXTURES.name, f"{name}.md")
+    text = {"good": GOOD, "broken": BROKEN, "unclosed": UNCLOSED, "quoted": QUOTED}
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text[name])
+    return path
+
+
 class MermaidCheckTests(ScriptTestCase):
     """tools/figures/check.mjs parses each mermaid block with Mermaid itself."""
 
@@ -145,6 +163,8 @@ class MermaidCheckTests(ScriptTestCase):
 
     @defer.inlineCallbacks
     def install(self):
+        if _RUNS.get("installed"):
+            return
         # `make figures-deps` does nothing when node_modules is up to date.
         # Otherwise it runs npm ci, here forced offline so that `make test`
         # never downloads: npm's own cache holds the packages on any machine
@@ -153,6 +173,7 @@ class MermaidCheckTests(ScriptTestCase):
         for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL"):
             env.pop(name, None)
         result = yield launch.spawn([MAKE, "-s", "figures-deps"], env=env, timeout=100)
+        _RUNS["installed"] = result.exit_code == 0
         if result.exit_code != 0:
             why = (result.stderr.strip().splitlines() or ["no output"])[0]
             raise SkipTest(
@@ -161,80 +182,73 @@ class MermaidCheckTests(ScriptTestCase):
                 f" downloads mermaid and jsdom), then the tests again ({why})"
             )
 
-    def markdown(self, text):
-        """Write `text` to a new Markdown file and return its path."""
-        path = os.path.abspath(self.mktemp() + ".md")
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-        return path
+    @defer.inlineCallbacks
+    def check(self, *names):
+        """The checker's run on these fixtures: (result, {name: path}).
 
-    def check(self, *paths):
-        """Run the checker on `paths` and fire with its ScriptProcess."""
-        return launch.spawn([NODE, str(CHECK), *paths], timeout=60)
+        A node run takes a second or more, so the tests share two: one where
+        every file is good (docs/*.md included), one with the broken files.
+        """
+        if names not in _RUNS:
+            paths = {name: _fixture(name) for name in names}
+            docs = DOCS if names == ALL_GOOD else []
+            result = yield launch.spawn([NODE, str(CHECK), *paths.values(), *docs])
+            _RUNS[names] = (result, paths)
+        return _RUNS[names]
 
     @defer.inlineCallbacks
     def test_goodDiagramsPass(self):
         """Valid diagrams are counted and the exit status is 0."""
-        path = self.markdown(GOOD)
-
-        result = yield self.check(path)
+        result, paths = yield self.check(*ALL_GOOD)
 
         self.assertEqual(result.exit_code, 0, result.stderr)
-        self.assertEqual(result.stdout, f"{path}: 2 diagrams parsed\n")
+        self.assertIn(f"{paths['good']}: 2 diagrams parsed\n", result.stdout)
         self.assertEqual(result.stderr, "")
 
     @defer.inlineCallbacks
     def test_brokenDiagramFails(self):
         """A broken diagram is reported with its file, line and Mermaid's error; exit 1."""
-        path = self.markdown(BROKEN)
-
-        result = yield self.check(path)
+        result, paths = yield self.check(*WITH_BROKEN)
+        path = paths["broken"]
 
         self.assertEqual(result.exit_code, 1)
         self.assertIn(f"{path}:8: mermaid cannot parse this diagram:", result.stderr)
         # Mermaid's own words, not a message of ours.
         self.assertIn("Parse error on line", result.stderr)
         self.assertNotIn(f"{path}:3:", result.stderr)
-        self.assertEqual(result.stdout, f"{path}: 1 diagram parsed, 1 failed\n")
+        self.assertIn(f"{path}: 1 diagram parsed, 1 failed\n", result.stdout)
 
     @defer.inlineCallbacks
     def test_unclosedBlockFails(self):
         """A mermaid fence that is never closed is an error, with its line."""
-        path = self.markdown(UNCLOSED)
+        result, paths = yield self.check(*WITH_BROKEN)
 
-        result = yield self.check(path)
-
-        self.assertEqual(result.exit_code, 1)
-        self.assertIn(f"{path}:3: this mermaid block is never closed", result.stderr)
+        self.assertIn(
+            f"{paths['unclosed']}:3: this mermaid block is never closed", result.stderr
+        )
 
     @defer.inlineCallbacks
     def test_quotedBlockIgnored(self):
         """A mermaid fence inside another code block is text, not a diagram."""
-        path = self.markdown(QUOTED)
+        result, paths = yield self.check(*ALL_GOOD)
 
-        result = yield self.check(path)
-
-        self.assertEqual(result.exit_code, 0, result.stderr)
-        self.assertEqual(result.stdout, f"{path}: 1 diagram parsed\n")
+        self.assertIn(f"{paths['quoted']}: 1 diagram parsed\n", result.stdout)
 
     @defer.inlineCallbacks
     def test_failureInOneFileFailsAll(self):
         """With several files, one broken diagram anywhere makes the exit status 1."""
-        good, broken = self.markdown(GOOD), self.markdown(BROKEN)
-
-        result = yield self.check(good, broken)
+        result, paths = yield self.check(*WITH_BROKEN)
 
         self.assertEqual(result.exit_code, 1)
-        self.assertIn(f"{good}: 2 diagrams parsed\n", result.stdout)
-        self.assertIn(f"{broken}:8:", result.stderr)
+        self.assertIn(f"{paths['good']}: 2 diagrams parsed\n", result.stdout)
+        self.assertIn(f"{paths['broken']}:8:", result.stderr)
 
     @defer.inlineCallbacks
     def test_docsDiagramsParse(self):
         """Every diagram in docs/ parses, and none is missed."""
         expected = PAGE.read_text(encoding="utf-8").count("\n```mermaid\n")
-        docs = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))
 
-        result = yield self.check(*docs)
+        result, _ = yield self.check(*ALL_GOOD)
 
         self.assertEqual(result.exit_code, 0, result.stderr)
         self.assertIn(f"docs/figures.md: {expected} diagrams parsed\n", result.stdout)

@@ -1,51 +1,43 @@
-"""Part 14: the caching poetry proxies, twisted-server-1/ and twisted-server-2/poetry-proxy.py.
+"""Part 14: the caching poetry proxies 1.0 and 2.0, and the single-flight proxy.
 
-Both versions must behave the same from outside, so each test body lives in a
-mixin and runs once per version (the SCRIPT attribute). Only the tests of
-what the part changes (what get_poem returns on a hit, maybeDeferred) are
-written per version.
+All three must behave the same from outside, so most test bodies live in
+mixins and run once per proxy (the SCRIPT attribute). The single-flight
+proxy's own lesson, its list of waiters, is tested in
+tests/test_proxy_waiters.py; what Part 14 changes between 1.0 and 2.0 (what
+get_poem returns on a hit, maybeDeferred) is tested per version here.
 """
 
-import io
-import sys
-
-from twisted.internet import defer, protocol, task
-from twisted.internet.error import (
-    ConnectionDone,
-    ConnectionLost,
-    ConnectionRefusedError,
-)
-from twisted.internet.testing import StringTransport
+import twisted.internet
+from twisted.internet import defer, error, protocol
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from tests.helpers import (
-    CLIENT_ADDR,
     FASTPOETRY,
-    CapturedLog,
     ScriptTestCase,
-    connect_protocol,
-    fetch,
+    capture_log,
     free_port,
     listen,
-    listen_silent,
     load_script,
-    poem_text,
     read_poem,
+    receive,
     serve_poem,
 )
 from tests.mixins import ServerCommandLineMixin
 
 PROXY_1 = "twisted-server-1/poetry-proxy.py"
 PROXY_2 = "twisted-server-2/poetry-proxy.py"
-CLIENT_4 = "twisted-client-4/get-poetry.py"
+WAITERS = "twisted-server-2/poetry-proxy-waiters.py"
+ADDR = IPv4Address("TCP", "127.0.0.1", 12345)
+POEM = read_poem("fascination.txt")
 
 
 class FakeService:
-    """Stands in for ProxyService: get_poem gives back what the test set."""
+    """Stands in for ProxyService: get_poem returns what the test chose."""
 
-    host = "127.0.0.1"
-    port = 10001
+    host, port = "127.0.0.1", 10001
 
     def __init__(self, result):
         self.result = result
@@ -54,271 +46,237 @@ class FakeService:
         return self.result
 
 
-class FakeConnector:
-    """Stands in for the IConnector a factory is given by connectTCP."""
-
-    disconnected = False
-
-    def disconnect(self):
-        self.disconnected = True
-
-
-class ProxyProtocolTestsMixin:
-    """PoetryProxyProtocol on a StringTransport, with a fake service and a Clock."""
+class ProxyProtocolMixin:
+    """PoetryProxyProtocol behind the proxy's ServerGuard, on a StringTransport."""
 
     def setUp(self):
         self.module = load_script(self.SCRIPT)
-        self.clock = task.Clock()
 
     def connect(self, result):
         factory = self.module.PoetryProxyFactory(FakeService(result))
-        with CapturedLog() as log:
-            proto, transport = connect_protocol(factory, self.clock)
-        return proto, transport, log
-
-    def test_servesPoem(self):
-        """A poem the service has ready is written, then the connection closes."""
-        proto, transport, _ = self.connect(defer.succeed(b"a poem"))
-
-        self.assertEqual(transport.value(), b"a poem")
-        self.assertTrue(transport.disconnecting)
+        guard = self.module.ServerGuard(factory, 0)
+        proto = guard.buildProtocol(ADDR)
+        transport = StringTransport()
+        proto.makeConnection(transport)
+        return transport
 
     def test_waitsForFetch(self):
-        """While the service fetches, nothing is written; then the poem and the close."""
-        fetching = defer.Deferred()
-        proto, transport, _ = self.connect(fetching)
+        """Nothing is sent until the fetch is done; then the poem, and a clean close."""
+        fetch = defer.Deferred()
+        transport = self.connect(fetch)
         self.assertEqual(transport.value(), b"")
-        self.assertFalse(transport.disconnecting)
 
-        fetching.callback(b"a poem")
+        fetch.callback(POEM)
 
-        self.assertEqual(transport.value(), b"a poem")
+        self.assertEqual(transport.value(), POEM)
         self.assertTrue(transport.disconnecting)
+        self.assertFalse(transport.disconnected)
 
-    def test_fetchFailed(self):
-        """A failed fetch closes the connection with nothing written, logged in one line."""
-        fetching = defer.Deferred()
-        proto, transport, _ = self.connect(fetching)
+    def test_fetchFailedResets(self):
+        """A failed fetch resets the client's connection: no empty poem for it."""
+        fetch = defer.Deferred()
+        transport = self.connect(fetch)
 
-        with CapturedLog() as log:
-            fetching.errback(ConnectionRefusedError())
+        fetch.errback(Failure(error.ConnectionRefusedError()))
 
         self.assertEqual(transport.value(), b"")
-        self.assertTrue(transport.disconnecting)
-        self.assertEqual(
-            log.messages,
-            ["No poem from 127.0.0.1:10001: Connection was refused by other side."],
-        )
-
-    def test_slowClientDropped(self):
-        """A client still connected after the time-out is dropped and logged."""
-        proto, transport, _ = self.connect(defer.Deferred())
-
-        self.clock.advance(proto.factory.timeout - 1)
-        self.assertFalse(transport.disconnecting)
-        with CapturedLog() as log:
-            self.clock.advance(1)
-
-        self.assertTrue(transport.disconnected)  # aborted, not closed politely
-        self.assertEqual(log.messages, ["Client still connected after 60 s; dropping"])
-
-    def test_timeoutCancelledOnClose(self):
-        """A finished connection leaves no time-out behind."""
-        proto, transport, _ = self.connect(defer.succeed(b"a poem"))
-
-        proto.connectionLost(Failure(ConnectionDone()))
-
-        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertTrue(transport.disconnected)
 
 
-class Proxy1ProtocolTests(ProxyProtocolTestsMixin, SynchronousTestCase):
+class Proxy1ProtocolTests(ProxyProtocolMixin, SynchronousTestCase):
     SCRIPT = PROXY_1
 
     def test_plainValue(self):
-        """Thanks to maybeDeferred, a service may hand back the poem itself."""
-        proto, transport, _ = self.connect(b"a poem")
+        """Version 1.0's get_poem may return the poem itself: maybeDeferred copes."""
+        transport = self.connect(POEM)
 
-        self.assertEqual(transport.value(), b"a poem")
-        self.assertTrue(transport.disconnecting)
+        self.assertEqual(transport.value(), POEM)
 
 
-class Proxy2ProtocolTests(ProxyProtocolTestsMixin, SynchronousTestCase):
+class Proxy2ProtocolTests(ProxyProtocolMixin, SynchronousTestCase):
     SCRIPT = PROXY_2
 
 
-class PoetryClientTestsMixin:
-    """The proxy's client pair, on a StringTransport."""
-
-    def setUp(self):
-        module = load_script(self.SCRIPT)
-        self.factory = module.PoetryClientFactory()
-        self.deferred = self.factory.deferred
-        self.connector = FakeConnector()
-        self.factory.startedConnecting(self.connector)
-        self.proto = self.factory.buildProtocol(CLIENT_ADDR)
-        self.proto.makeConnection(StringTransport())
-
-    def lose(self, reason):
-        """Close the connection as the reactor does: protocol, then factory."""
-        self.proto.connectionLost(Failure(reason))
-        self.factory.clientConnectionLost(self.connector, Failure(reason))
-
-    def test_poemOnCleanClose(self):
-        """The poem is every byte received before the server closed cleanly."""
-        poem = read_poem("alla-sera.txt")
-        self.proto.dataReceived(poem[:10])
-        self.proto.dataReceived(poem[10:])
-
-        self.lose(ConnectionDone())
-
-        self.assertEqual(self.successResultOf(self.deferred), poem)
-
-    def test_cutOff(self):
-        """A connection cut off half-way is a failure, not a short poem."""
-        self.proto.dataReceived(b"half a po")
-
-        self.lose(ConnectionLost())
-
-        self.failureResultOf(self.deferred, ConnectionLost)
-
-    def test_nothingSent(self):
-        """A server that closes without sending anything has failed."""
-        self.lose(ConnectionDone())
-
-        self.failureResultOf(self.deferred, ConnectionDone)
-
-    def test_cancelClosesConnection(self):
-        """Cancelling fails the Deferred once and closes the connection."""
-        self.proto.dataReceived(b"half a po")
-
-        self.deferred.cancel()
-        self.lose(ConnectionDone())
-
-        self.failureResultOf(self.deferred, defer.CancelledError)
-        self.assertTrue(self.connector.disconnected)
-
-
-class Proxy1ClientTests(PoetryClientTestsMixin, SynchronousTestCase):
-    SCRIPT = PROXY_1
-
-
-class Proxy2ClientTests(PoetryClientTestsMixin, SynchronousTestCase):
-    SCRIPT = PROXY_2
+class WaitersProtocolTests(ProxyProtocolMixin, SynchronousTestCase):
+    SCRIPT = WAITERS
 
 
 class CachedPoemTests(SynchronousTestCase):
-    """What get_poem gives back on a hit: the lesson of Part 14."""
+    """What get_poem returns on a hit: the lesson of proxy 2.0."""
 
     def hit(self, script):
-        service = load_script(script).ProxyService("127.0.0.1", 10001)
-        service.poem = b"a poem"
-        out = io.StringIO()
-        self.patch(sys, "stdout", out)
-        result = service.get_poem()
-        self.assertEqual(out.getvalue(), "Using cached poem.\n")
-        return result
+        module = load_script(script)
+        service = module.ProxyService("127.0.0.1", 10001)
+        service.poem = POEM
+        module.print = lambda *args: None  # keep "Using cached poem." off the run
+        self.addCleanup(delattr, module, "print")
+        return service.get_poem()
 
     def test_version1ReturnsPoem(self):
-        """Proxy 1.0 returns the cached poem itself, not a Deferred."""
-        self.assertEqual(self.hit(PROXY_1), b"a poem")
+        """Proxy 1.0 returns the cached poem itself."""
+        self.assertEqual(self.hit(PROXY_1), POEM)
 
     def test_version2ReturnsFiredDeferred(self):
         """Proxy 2.0 returns a Deferred that has already fired with the poem."""
-        result = self.hit(PROXY_2)
+        d = self.hit(PROXY_2)
 
-        self.assertIsInstance(result, defer.Deferred)
-        self.assertEqual(self.successResultOf(result), b"a poem")
+        self.assertIsInstance(d, defer.Deferred)
+        self.assertEqual(self.successResultOf(d), POEM)
 
 
-class ProxyServiceTestsMixin:
-    """ProxyService.get_poem in the test's reactor, against a server on loopback."""
-
-    timeout = 10
+class FetchMixin:
+    """ProxyService's fetch through the DownloadGuard, with a fake reactor and clock."""
 
     def setUp(self):
         self.module = load_script(self.SCRIPT)
-        self.out = io.StringIO()
-        self.patch(sys, "stdout", self.out)
+        self.module.print = lambda *args: None
+        self.addCleanup(delattr, self.module, "print")
+        self.reactor = MemoryReactorClock()
+        self.reactor.running = True
+        self.patch(twisted.internet, "reactor", self.reactor)
+        self.patch(self.module.DownloadGuard, "timeout", 30.0)
+        self.log = capture_log(self)
+        self.service = self.module.ProxyService("127.0.0.1", 10001)
 
-    @defer.inlineCallbacks
-    def test_fetchesThenCaches(self):
-        """The first call fetches the poem and keeps it; the second uses the copy."""
-        fastpoetry = load_script(FASTPOETRY)
-        port = listen(self, fastpoetry.PoetryFactory(read_poem("alla-sera.txt")))
-        service = self.module.ProxyService("127.0.0.1", port)
+    def start(self):
+        """Ask for the poem; return the Deferred and the upstream connection."""
+        d = defer.maybeDeferred(self.service.get_poem)
+        factory = self.reactor.tcpClients[-1][2]
+        proto = factory.buildProtocol(ADDR)
+        proto.makeConnection(StringTransport())
+        return d, factory, proto
 
-        first = yield service.get_poem()
-        second = yield defer.maybeDeferred(service.get_poem)
+    def close(self, factory, proto, reason):
+        proto.connectionLost(Failure(reason))
+        factory.clientConnectionLost(self.reactor.connectors[-1], Failure(reason))
 
-        self.assertEqual(first, read_poem("alla-sera.txt"))
-        self.assertEqual(second, first)
+    def test_trickleIsWaitedFor(self):
+        """An upstream that sends a piece every 20 s for five minutes is waited for."""
+        d, factory, proto = self.start()
+
+        for i in range(15):
+            self.reactor.advance(20)
+            proto.dataReceived(POEM[i * 10 : i * 10 + 10])
+        proto.dataReceived(POEM[150:])
+        self.close(factory, proto, error.ConnectionDone())
+
+        self.assertEqual(self.successResultOf(d), POEM)
+        self.assertEqual(self.service.poem, POEM)
+
+    def test_silenceFailsOnceLogged(self):
+        """30 s of silence fail the fetch: one log line, nothing cached."""
+        d, factory, proto = self.start()
+        proto.dataReceived(POEM[:100])
+
+        self.reactor.advance(30)
+        self.close(factory, proto, error.ConnectionAborted())
+
+        self.failureResultOf(d, self.module.DownloadFailed)
+        self.assertIsNone(self.service.poem)
         self.assertEqual(
-            self.out.getvalue(), "Fetching poem from server.\nUsing cached poem.\n"
+            self.log.messages, ["No poem from 127.0.0.1:10001: Timed out after 30 s."]
         )
 
-    @defer.inlineCallbacks
-    def test_failureNotCached(self):
-        """When the server is down the fetch fails and nothing is cached."""
-        service = self.module.ProxyService("127.0.0.1", free_port())
+    def test_tooLarge(self):
+        """A poem over --max-poem-size fails the fetch and is not cached."""
+        self.patch(self.module.DownloadGuard, "max_size", 100)
+        d, factory, proto = self.start()
 
-        yield self.assertFailure(service.get_poem(), ConnectionRefusedError)
+        proto.dataReceived(POEM[:101])
+        self.close(factory, proto, error.ConnectionAborted())
 
-        self.assertIsNone(service.poem)
+        self.failureResultOf(d, self.module.DownloadFailed)
+        self.assertIsNone(self.service.poem)
+        self.assertEqual(
+            self.log.messages,
+            ["No poem from 127.0.0.1:10001: Poem larger than 100 bytes."],
+        )
 
-    @defer.inlineCallbacks
     def test_emptyReplyNotCached(self):
-        """A server that closes without a poem fails the fetch; nothing is cached."""
+        """An upstream that closes at once gives no poem, and nothing is cached."""
+        d, factory, proto = self.start()
 
-        class HangUp(protocol.Protocol):
-            def connectionMade(self):
-                self.transport.loseConnection()
+        self.close(factory, proto, error.ConnectionDone())
 
-        port = listen(self, protocol.Factory.forProtocol(HangUp))
-        service = self.module.ProxyService("127.0.0.1", port)
-
-        yield self.assertFailure(service.get_poem(), ConnectionDone)
-
-        self.assertIsNone(service.poem)
+        self.failureResultOf(d, self.module.DownloadFailed)
+        self.assertIsNone(self.service.poem)
 
 
-class Proxy1ServiceTests(ProxyServiceTestsMixin, TestCase):
+class Proxy1FetchTests(FetchMixin, SynchronousTestCase):
     SCRIPT = PROXY_1
 
 
-class Proxy2ServiceTests(ProxyServiceTestsMixin, TestCase):
+class Proxy2FetchTests(FetchMixin, SynchronousTestCase):
     SCRIPT = PROXY_2
 
 
-class ProxyEndToEndTestsMixin(ServerCommandLineMixin):
-    """The real proxy in its own process, between real servers and clients."""
+class WaitersFetchTests(FetchMixin, SynchronousTestCase):
+    SCRIPT = WAITERS
 
+
+class ProxyCommandLineMixin(ServerCommandLineMixin):
     ARGS = ("10001",)  # the upstream server, which it only dials on a request
-    STARTUP = "Proxying 127.0.0.1:10001"
     OPTIONS = ServerCommandLineMixin.OPTIONS + (
-        "--timeout TIMEOUT",
         "--upstream-timeout UPSTREAM_TIMEOUT",
+        "--max-poem-size MAX_POEM_SIZE",
     )
 
-    @defer.inlineCallbacks
-    def stopped(self, proxy):
-        """Stop the proxy and fire with its whole output, as (stdout lines, stderr)."""
-        yield proxy.stop()
-        return proxy.stdout.splitlines(), proxy.stderr
+    def test_noUpstream(self):
+        """Without the upstream address the proxy gives a usage error."""
+        result = self.run_main("--port", "0")
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("usage:", result.stderr)
+
+    def test_badUpstream(self):
+        """A malformed upstream address is a usage error naming it."""
+        result = self.run_main("poetry")
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("invalid address 'poetry'", result.stderr)
+
+
+class Proxy1CommandLineTests(ProxyCommandLineMixin, SynchronousTestCase):
+    SCRIPT = PROXY_1
+    COMMAND = f"python {PROXY_1} --port 10000 10001"
+
+
+class Proxy2CommandLineTests(ProxyCommandLineMixin, SynchronousTestCase):
+    SCRIPT = PROXY_2
+    COMMAND = f"python {PROXY_2} --port 10000 10001"
+
+
+class WaitersCommandLineTests(ProxyCommandLineMixin, SynchronousTestCase):
+    SCRIPT = WAITERS
+    COMMAND = f"python {WAITERS} --port 10000 10001"
+
+
+class Cut(protocol.Protocol):
+    """An upstream that sends half a poem, then resets the connection."""
+
+    def connectionMade(self):
+        self.transport.write(POEM[: len(POEM) // 2])
+        self.transport.abortConnection()
+
+
+class ProxyEndToEndMixin:
+    """The real proxy in its own process, between real servers and clients."""
+
+    timeout = 20
 
     @defer.inlineCallbacks
-    def test_missThenHit(self):
-        """The first client makes the proxy fetch; the second gets the cached poem."""
+    def test_coldThenWarmHalfClosed(self):
+        """Clients that half-close at once get the whole poem, cold and then cached."""
         upstream = yield serve_poem(self, "fascination.txt")
         proxy = yield self.start_server(self.SCRIPT, "--port", "0", upstream)
 
-        first = yield self.run_script(CLIENT_4, proxy.port)
-        second = yield self.run_script(CLIENT_4, proxy.port)
-        out, err = yield self.stopped(proxy)
+        cold = yield receive(proxy.port, half_close=True)
+        warm = yield receive(proxy.port, half_close=True)
+        yield proxy.stop()
 
-        printed = poem_text("fascination.txt") + "\n"
-        self.assertEqual((first.stdout, second.stdout), (printed, printed))
+        self.assertEqual((cold, warm), ((POEM, True), (POEM, True)))
         self.assertEqual(
-            out,
+            proxy.stdout.splitlines(),
             [
                 f"Proxying 127.0.0.1:{upstream} on IPv4Address(type='TCP',"
                 f" host='127.0.0.1', port={proxy.port}).",
@@ -328,73 +286,74 @@ class ProxyEndToEndTestsMixin(ServerCommandLineMixin):
         )
 
     @defer.inlineCallbacks
-    def test_upstreamDownThenUp(self):
-        """While the server is down clients are closed on; once it is up, caching starts."""
-        upstream = free_port()
-        proxy = yield self.start_server(self.SCRIPT, "--port", "0", upstream)
+    def test_noPoemNoCache(self):
+        """A cut-off fetch resets the client and caches nothing; a refused one too."""
+        cutting = listen(self, protocol.Factory.forProtocol(Cut))
+        proxy = yield self.start_server(self.SCRIPT, "--port", "0", cutting)
+        down = yield self.start_server(self.SCRIPT, "--port", "0", free_port())
 
-        refused = yield fetch(proxy.port)
-        yield serve_poem(self, "science.txt", port=upstream)
-        first = yield fetch(proxy.port)
-        second = yield fetch(proxy.port)
-        out, err = yield self.stopped(proxy)
+        first = yield receive(proxy.port)
+        second = yield receive(proxy.port)
+        refused = yield receive(down.port)
+        yield defer.gatherResults([proxy.stop(), down.stop()])
 
-        self.assertEqual(refused, b"")
-        self.assertEqual((first, second), (read_poem("science.txt"),) * 2)
+        self.assertEqual((first, second, refused), ((b"", False),) * 3)
+        self.assertEqual(proxy.stdout.count("Fetching poem from server."), 2)
         self.assertEqual(
-            out[1:],
-            [
-                "Fetching poem from server.",
-                "Fetching poem from server.",
-                "Using cached poem.",
-            ],
-        )
-        self.assertEqual(err.count(f"No poem from 127.0.0.1:{upstream}:"), 1)
-        self.assertIn("Connection was refused", err)
-
-    @defer.inlineCallbacks
-    def test_hungUpstream(self):
-        """A server that never sends times out: the proxy closes both connections."""
-        silent = listen_silent(self)
-        proxy = yield self.start_server(
-            self.SCRIPT, "--port", "0", "--upstream-timeout", "0.5", silent.port
-        )
-
-        first = yield fetch(proxy.port)
-        yield silent.whenAllClosed()  # the proxy gave up on the upstream connection
-        second = yield fetch(proxy.port)  # nothing cached: it tries again
-        out, err = yield self.stopped(proxy)
-
-        self.assertEqual((first, second), (b"", b""))
-        self.assertEqual(silent.made, 2)
-        self.assertEqual(out[1:], ["Fetching poem from server."] * 2)
-        self.assertEqual(
-            err.count(f"No poem from 127.0.0.1:{silent.port}: Timed out after 0.5 s."),
+            proxy.stderr.count(f"No poem from 127.0.0.1:{cutting}: Connection broke"),
             2,
         )
-
-    @defer.inlineCallbacks
-    def test_noUpstream(self):
-        """Without the upstream address the proxy gives a usage error."""
-        proc = yield self.run_script(self.SCRIPT, "--port", "0")
-
-        self.assertEqual(proc.exit_code, 2)
-        self.assertIn("usage:", proc.stderr)
-
-    @defer.inlineCallbacks
-    def test_badUpstream(self):
-        """A malformed upstream address is a usage error naming it."""
-        proc = yield self.run_script(self.SCRIPT, "poetry")
-
-        self.assertEqual(proc.exit_code, 2)
-        self.assertIn("invalid address 'poetry'", proc.stderr)
+        self.assertIn("Connection was refused", down.stderr)
 
 
-class Proxy1EndToEndTests(ProxyEndToEndTestsMixin, ScriptTestCase):
+class Proxy1EndToEndTests(ProxyEndToEndMixin, ScriptTestCase):
     SCRIPT = PROXY_1
-    COMMAND = f"python {PROXY_1} --port 10000 10001"
 
 
-class Proxy2EndToEndTests(ProxyEndToEndTestsMixin, ScriptTestCase):
+class Proxy2EndToEndTests(ProxyEndToEndMixin, ScriptTestCase):
     SCRIPT = PROXY_2
-    COMMAND = f"python {PROXY_2} --port 10000 10001"
+
+
+class WaitersEndToEndTests(ProxyEndToEndMixin, ScriptTestCase):
+    SCRIPT = WAITERS
+
+
+class ThroughTheProxyTests(ScriptTestCase):
+    """Client 4 through proxy 1.0, as the part runs them."""
+
+    timeout = 20
+
+    @defer.inlineCallbacks
+    def test_clientReportsUpstreamDown(self):
+        """With the poetry server down, client 4 reports a failure and exits 1."""
+        proxy = yield self.start_server(PROXY_1, "--port", "0", free_port())
+
+        result = yield self.run_script("twisted-client-4/get-poetry.py", proxy.port)
+
+        self.assertEqual(result.exit_code, 1)
+        self.assertEqual(result.stdout, "")
+        self.assertEqual(
+            result.stderr,
+            f"Poem failed: 127.0.0.1:{proxy.port}: Connection broke at once.\n",
+        )
+
+
+class UpstreamOverTCPTests(TestCase):
+    """ProxyService against a real fastpoetry factory in the test's reactor."""
+
+    timeout = 10
+
+    @defer.inlineCallbacks
+    def test_fetchesThenCaches(self):
+        """The first call fetches the poem; the second gets the cached one."""
+        module = load_script(PROXY_1)
+        module.print = lambda *args: None
+        self.addCleanup(delattr, module, "print")
+        fastpoetry = load_script(FASTPOETRY)
+        port = listen(self, fastpoetry.PoetryFactory(POEM))
+        service = module.ProxyService("127.0.0.1", port)
+
+        first = yield service.get_poem()
+        second = service.get_poem()
+
+        self.assertEqual((first, second), (POEM, POEM))

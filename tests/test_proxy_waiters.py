@@ -5,18 +5,17 @@ and answers only when the test says so, so "many clients arrive while the
 one fetch is on its way" is a fact of the test, not a matter of timing.
 """
 
-from twisted.internet import defer, error, protocol
+from twisted.internet import defer, protocol
 from twisted.trial.unittest import TestCase
 
 from tests.helpers import (
     ConnectionCounter,
     ScriptTestCase,
-    fetch,
     free_port,
     load_script,
     read_poem,
+    receive,
 )
-from tests.mixins import ServerCommandLineMixin
 
 SCRIPT = "twisted-server-2/poetry-proxy-waiters.py"
 POEM = read_poem("fascination.txt")
@@ -116,7 +115,7 @@ class ProxyServiceTests(TestCase):
         self.upstream.cut()
 
         for d in ds:
-            yield self.assertFailure(d, error.ConnectionLost)
+            yield self.assertFailure(d, self.proxy.DownloadFailed)
         self.assertIsNone(self.service.poem)
         self.assertIsNone(self.service.waiters)
 
@@ -128,7 +127,7 @@ class ProxyServiceTests(TestCase):
         ds = [service.get_poem() for _ in range(3)]
 
         for d in ds:
-            yield self.assertFailure(d, error.ConnectionRefusedError)
+            yield self.assertFailure(d, self.proxy.DownloadFailed)
         self.assertIsNone(service.waiters)
 
     @defer.inlineCallbacks
@@ -137,7 +136,7 @@ class ProxyServiceTests(TestCase):
         failed = self.service.get_poem()
         yield self.upstream.counter.whenMade(1)
         self.upstream.cut()
-        yield self.assertFailure(failed, error.ConnectionLost)
+        yield self.assertFailure(failed, self.proxy.DownloadFailed)
 
         retry = self.service.get_poem()
         yield self.upstream.counter.whenMade(2)
@@ -163,7 +162,7 @@ class SingleFlightScriptTests(ScriptTestCase):
         every other client is waiting for that same fetch.
         """
         proxy = yield self.start_server(SCRIPT, "--port", "0", self.upstream.port)
-        fetches = [fetch(proxy.port) for _ in range(count)]
+        fetches = [receive(proxy.port) for _ in range(count)]
         yield proxy.wait_for(
             rb"Waiting for the poem already being fetched\.", count=count - 1
         )
@@ -178,35 +177,22 @@ class SingleFlightScriptTests(ScriptTestCase):
         self.upstream.send(POEM)
         poems = yield defer.gatherResults(fetches)
 
-        self.assertEqual(poems, [POEM] * 50)
+        self.assertEqual(poems, [(POEM, True)] * 50)
         self.assertEqual(self.upstream.counter.made, 1)
         self.assertEqual(proxy.stdout.count("Fetching poem from server."), 1)
 
     @defer.inlineCallbacks
     def test_failureClosesEveryClientThenRetries(self):
-        """An upstream failure closes every waiting client; the next client is served."""
+        """An upstream failure resets every waiting client; the next client is served."""
         proxy, fetches = yield self.cold_clients(3)
 
         self.upstream.cut()
         failed = yield defer.gatherResults(fetches)
-        retry = fetch(proxy.port)
+        retry = receive(proxy.port)
         yield self.upstream.counter.whenMade(2)
         self.upstream.send(POEM)
         poem = yield retry
 
-        self.assertEqual(failed, [b""] * 3)
-        self.assertEqual(poem, POEM)
+        self.assertEqual(failed, [(b"", False)] * 3)
+        self.assertEqual(poem, (POEM, True))
         self.assertEqual(proxy.stdout.count("Fetching poem from server."), 2)
-
-
-class SingleFlightCommandLineTests(ServerCommandLineMixin, ScriptTestCase):
-    """The proxy from the command line: start-up line, help, bad --port, port in use."""
-
-    SCRIPT = SCRIPT
-    ARGS = ("10001",)  # the upstream server, which it only dials on a request
-    STARTUP = "Proxying 127.0.0.1:10001"
-    COMMAND = f"python {SCRIPT} --port 10000 10001"
-    OPTIONS = ServerCommandLineMixin.OPTIONS + (
-        "--timeout TIMEOUT",
-        "--upstream-timeout UPSTREAM_TIMEOUT",
-    )

@@ -9,12 +9,11 @@ from tests.helpers import (
     ScriptTestCase,
     connect_and_abort,
     connect_protocol,
-    fetch,
     load_script,
     poem,
     read_poem,
 )
-from tests.mixins import PoemFileServerMixin
+from tests.mixins import PoemFileServerMixin, ServerEndToEndMixin
 
 SCRIPT = "twisted-server-1/slowpoetry.py"
 POEM = b"Twenty bytes a poem."
@@ -107,26 +106,42 @@ class SlowPoetryProtocolTests(SynchronousTestCase):
         self.assertEqual((factory.num_bytes, factory.delay), (10, 0.7))
 
 
-class SlowPoetryScriptTests(PoemFileServerMixin, ScriptTestCase):
-    """The real script, started as a learner would start it."""
-
+class SlowPoetryCommandLineTests(PoemFileServerMixin, SynchronousTestCase):
     SCRIPT = SCRIPT
     COMMAND = "python twisted-server-1/slowpoetry.py --port 10001 poetry/ecstasy.txt"
     OPTIONS = PoemFileServerMixin.OPTIONS + ("--num-bytes NUM_BYTES", "--delay DELAY")
 
-    @defer.inlineCallbacks
-    def test_servesExactBytes(self):
-        """A client receives the poem file's exact bytes, piece by piece, then the close."""
-        server = yield self.start_server(
-            SCRIPT, "--num-bytes", "500", "--delay", "0.01", poem("alla-sera.txt")
-        )
+    def test_badNumBytes(self):
+        """--num-bytes below 1 is a usage error: status 2 and a clear message."""
+        result = self.run_main("--num-bytes", "0", *self.ARGS)
 
-        received = yield fetch(server.port)
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("usage: slowpoetry.py", result.stderr)
+        self.assertIn("--num-bytes must be at least 1, not 0", result.stderr)
 
-        self.assertEqual(received, read_poem("alla-sera.txt"))
-        yield server.wait_for(rb"done sending \d+ bytes")
-        pieces = -(-len(received) // 500)  # rounded up
-        self.assertEqual(server.stderr.count("sending 500 bytes"), pieces - 1)
+    def test_badDelay(self):
+        """A delay that is not a number is a usage error."""
+        result = self.run_main("--delay", "soon", *self.ARGS)
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("invalid float value: 'soon'", result.stderr)
+
+    def test_negativeDelay(self):
+        """A negative delay is refused before anything is started."""
+        result = self.run_main("--delay=-1", *self.ARGS)
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("--delay must not be negative, not -1.0", result.stderr)
+
+
+class SlowPoetryEndToEndTests(ServerEndToEndMixin, ScriptTestCase):
+    """The real script: pieces, half-close, and a client that leaves."""
+
+    SCRIPT = SCRIPT
+    ARGS = ("--num-bytes", "300", "--delay", "0.01", poem("alla-sera.txt"))
+    STARTUP = f"Serving {poem('alla-sera.txt')}"
+    REQUEST = b""
+    ANSWER = read_poem("alla-sera.txt")
 
     @defer.inlineCallbacks
     def test_clientThatLeavesIsLogged(self):
@@ -136,33 +151,8 @@ class SlowPoetryScriptTests(PoemFileServerMixin, ScriptTestCase):
         )
 
         first = yield connect_and_abort(server.port)
-        yield server.wait_for(rb"went away after 10 of \d+ bytes; stopped sending")
+        yield server.wait_for(rb"lost after 10 of \d+ bytes; stopped sending")
         second = yield connect_and_abort(server.port)
 
         self.assertEqual(first, read_poem("science.txt")[:10])
         self.assertEqual(second, first)
-
-    @defer.inlineCallbacks
-    def test_badNumBytes(self):
-        """--num-bytes below 1 is a usage error: status 2 and a clear message."""
-        result = yield self.run_script(SCRIPT, "--num-bytes", "0", poem("science.txt"))
-
-        self.assertEqual(result.exit_code, 2)
-        self.assertIn("usage: slowpoetry.py", result.stderr)
-        self.assertIn("--num-bytes must be at least 1, not 0", result.stderr)
-
-    @defer.inlineCallbacks
-    def test_badDelay(self):
-        """A delay that is not a number is a usage error."""
-        result = yield self.run_script(SCRIPT, "--delay", "soon", poem("science.txt"))
-
-        self.assertEqual(result.exit_code, 2)
-        self.assertIn("invalid float value: 'soon'", result.stderr)
-
-    @defer.inlineCallbacks
-    def test_negativeDelay(self):
-        """A negative delay is refused before anything is started."""
-        result = yield self.run_script(SCRIPT, "--delay=-1", poem("science.txt"))
-
-        self.assertEqual(result.exit_code, 2)
-        self.assertIn("--delay must not be negative, not -1.0", result.stderr)

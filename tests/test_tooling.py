@@ -125,3 +125,31 @@ class DemoTests(ScriptTestCase):
             result.stdout,
         )
         self.assertTrue(result.stdout.rstrip().endswith("Done."))
+
+
+class SpeedupTests(ScriptTestCase):
+    """tools/speedup.py runs a script with shorter callLater delays."""
+
+    @defer.inlineCallbacks
+    def test_delaysShrink(self):
+        """A one-minute callLater fires at once with a factor of 6000."""
+        script = os.path.abspath(self.mktemp())
+        with open(script, "w") as f:
+            f.write(
+                "from twisted.internet import reactor\n"
+                "reactor.callLater(60, print, 'a minute later')\n"
+                "reactor.callLater(60.5, reactor.stop)\n"
+                "reactor.run()\n"
+            )
+
+        result = yield self.run_script("tools/speedup.py", "6000", script, timeout=5)
+
+        self.assertEqual((result.exit_code, result.stdout), (0, "a minute later\n"))
+
+    @defer.inlineCallbacks
+    def test_badFactor(self):
+        """A factor that is not a positive number is refused."""
+        result = yield self.run_script("tools/speedup.py", "0", "x.py")
+
+        self.assertEqual(result.exit_code, 1)
+        self.assertIn("FACTOR must be a number above 0", result.stderr)

@@ -1,6 +1,6 @@
 """Part 12: the poetry transformation server, twisted-server-1/transformedpoetry.py."""
 
-from twisted.internet import defer, task
+from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import (
@@ -11,9 +11,10 @@ from tests.helpers import (
     free_port,
     load_script,
     netstring,
+    path_with_python_only,
     read_poem,
 )
-from tests.mixins import ServerCommandLineMixin
+from tests.mixins import ServerCommandLineMixin, ServerEndToEndMixin
 from tools import launch
 
 SCRIPT = "twisted-server-1/transformedpoetry.py"
@@ -88,16 +89,15 @@ class TransformFactoryTests(SynchronousTestCase):
 
 
 class TransformProtocolTests(SynchronousTestCase):
-    """The protocol on a StringTransport, with a Clock for the time-out."""
+    """The protocol on a StringTransport: no sockets."""
 
     def setUp(self):
         self.module = load_script(SCRIPT)
         self.factory = self.module.TransformFactory(self.module.TransformService())
-        self.clock = task.Clock()
         self.log = capture_log(self)
 
     def connect(self):
-        return connect_protocol(self.factory, self.clock)
+        return connect_protocol(self.factory)
 
     def close(self, proto):
         from twisted.internet.error import ConnectionDone
@@ -167,29 +167,6 @@ class TransformProtocolTests(SynchronousTestCase):
             self.log.messages, ["connection closed before a whole request arrived"]
         )
 
-    def test_idleClientTimesOut(self):
-        """A client that never finishes its request is dropped after the time-out."""
-        proto, transport = self.connect()
-        proto.dataReceived(b"27:cummingsify.HERE")
-
-        self.clock.advance(self.factory.timeout - 1)
-        self.assertFalse(transport.disconnecting)
-        self.clock.advance(1)
-
-        self.assertTrue(transport.disconnected)  # aborted, not closed politely
-        self.close(proto)
-        self.assertEqual(len(self.log.messages), 1, self.log.messages)
-        self.assertIn("no request and answer within 60 s", self.log.messages[0])
-
-    def test_timeoutCancelledOnClose(self):
-        """A finished connection leaves no time-out behind."""
-        proto, transport = self.connect()
-
-        proto.dataReceived(GOOD_REQUEST)
-        self.close(proto)
-
-        self.assertEqual(self.clock.getDelayedCalls(), [])
-
 
 class TransformScriptTests(ScriptTestCase):
     """The real server, bad clients included."""
@@ -205,26 +182,8 @@ class TransformScriptTests(ScriptTestCase):
         )
 
     @defer.inlineCallbacks
-    def test_transform(self):
-        """The tutorial's request gets the tutorial's answer."""
-        answer = yield exchange(self.server.port, GOOD_REQUEST)
-
-        self.assertEqual(answer, GOOD_ANSWER)
-
-    @defer.inlineCallbacks
-    def test_utf8Poem(self):
-        """A whole UTF-8 poem goes there and back intact, lower-cased."""
-        poem = read_poem("alla-sera.txt")
-
-        answer = yield exchange(self.server.port, netstring(b"cummingsify." + poem))
-
-        self.assertEqual(
-            answer, netstring(poem.decode("utf-8").lower().encode("utf-8"))
-        )
-
-    @defer.inlineCallbacks
     def test_badRequestsThenGood(self):
-        """Every bad request is closed unanswered and logged once; service goes on."""
+        """Every bad request is reset unanswered and logged once; service goes on."""
         for count, (name, request) in enumerate(BAD_REQUESTS.items(), start=1):
             answer = yield exchange(self.server.port, request, half_close=True)
             self.assertEqual(answer, b"", name)
@@ -234,16 +193,6 @@ class TransformScriptTests(ScriptTestCase):
             self.assertEqual(answer, GOOD_ANSWER, name)
 
         self.assertEqual(self.logged_lines(), len(BAD_REQUESTS))
-
-    @defer.inlineCallbacks
-    def test_resetAtOnce(self):
-        """A client that resets its connection at once does not disturb the server."""
-        yield exchange(self.server.port, abort=True)
-        yield self.logged(1)
-
-        answer = yield exchange(self.server.port, GOOD_REQUEST)
-
-        self.assertEqual(answer, GOOD_ANSWER)
 
     @defer.inlineCallbacks
     def test_concurrentClients(self):
@@ -266,13 +215,20 @@ class TransformScriptTests(ScriptTestCase):
         )
 
 
-class TransformCommandLineTests(ServerCommandLineMixin, ScriptTestCase):
-    """The server from the command line: start-up line, help, bad --port, port in use."""
+class TransformCommandLineTests(ServerCommandLineMixin, SynchronousTestCase):
+    """The server's command line: help, bad --port, port in use."""
+
+    SCRIPT = SCRIPT
+    COMMAND = "python twisted-server-1/transformedpoetry.py --port 11000"
+
+
+class TransformEndToEndTests(ServerEndToEndMixin, ScriptTestCase):
+    """The real server: a UTF-8 poem from a client that half-closes, as netcat -N does."""
 
     SCRIPT = SCRIPT
     STARTUP = "Serving transforms"
-    COMMAND = "python twisted-server-1/transformedpoetry.py --port 11000"
-    OPTIONS = ServerCommandLineMixin.OPTIONS + ("--timeout TIMEOUT",)
+    REQUEST = netstring(b"cummingsify." + read_poem("alla-sera.txt"))
+    ANSWER = netstring(read_poem("alla-sera.txt").decode("utf-8").lower().encode())
 
 
 class TransformTestScriptTests(ScriptTestCase):
@@ -282,7 +238,7 @@ class TransformTestScriptTests(ScriptTestCase):
     def test_printsTheAnswer(self):
         """transform-test prints the netstring the tutorial shows."""
         server = yield self.start_server(SCRIPT)
-        no_netcat = self.path_with_python_only()
+        no_netcat = path_with_python_only(self)
 
         result = yield launch.spawn(
             [launch.script("twisted-server-1/transform-test"), str(server.port)],
@@ -296,7 +252,7 @@ class TransformTestScriptTests(ScriptTestCase):
     @defer.inlineCallbacks
     def test_serverDown(self):
         """With nothing listening, transform-test says so and fails."""
-        no_netcat = self.path_with_python_only()
+        no_netcat = path_with_python_only(self)
 
         result = yield launch.spawn(
             [launch.script("twisted-server-1/transform-test"), str(free_port())],
@@ -313,13 +269,3 @@ class TransformTestScriptTests(ScriptTestCase):
 
         self.assertEqual(result.exit_code, 2)
         self.assertIn("usage:", result.stderr)
-
-    def path_with_python_only(self):
-        """A PATH holding python3 and nothing else, so netcat cannot be found."""
-        import os
-        import sys
-
-        bin_dir = os.path.abspath(self.mktemp())
-        os.makedirs(bin_dir)
-        os.symlink(sys.executable, os.path.join(bin_dir, "python3"))
-        return bin_dir

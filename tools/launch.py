@@ -239,9 +239,13 @@ def _raise(exc):
     raise exc
 
 
-def start_server(path, *args, timeout=10.0, **kwargs):
-    """Start a tutorial server and wait for its "Serving ... on ..." line."""
-    return spawn(python_argv(path, *args), ready=SERVING, timeout=timeout, **kwargs)
+def start_server(path, *args, timeout=10.0, prefix=(), **kwargs):
+    """Start a tutorial server and wait for its "Serving ... on ..." line.
+
+    `prefix` goes before the command, e.g. ("prlimit", "--nofile=64").
+    """
+    argv = [*prefix, *python_argv(path, *args)]
+    return spawn(argv, ready=SERVING, timeout=timeout, **kwargs)
 
 
 def run_script(path, *args, timeout=10.0, **kwargs):

@@ -25,6 +25,7 @@ that sent the whole poem (Part 12's netstrings fix that). The exit status is
 """
 
 import argparse
+import errno
 import sys
 
 from twisted.internet import defer, error
@@ -65,13 +66,13 @@ def parse_args():
         type=float,
         default=DownloadGuard.timeout,
         help="seconds without a byte from a server before giving up on it"
-        f" (default: {DownloadGuard.timeout:g})",
+        " (default: %(default)g)",
     )
     parser.add_argument(
         "--max-poem-size",
         type=int,
         default=DownloadGuard.max_size,
-        help=f"the largest poem accepted, in bytes (default: {DownloadGuard.max_size})",
+        help="the largest poem accepted, in bytes (default: %(default)s)",
     )
     args = parser.parse_args()
     if not args.addresses:
@@ -220,6 +221,11 @@ class DownloadGuard(policies.TimeoutFactory):
     def clientConnectionLost(self, connector, reason):
         super().clientConnectionLost(connector, self.explain(reason))
 
+    def resetAtConnect(self, reason):
+        # A reset can beat the end of connecting; Twisted then reports it as
+        # a ConnectError, ECONNRESET.
+        return getattr(reason.value, "osError", None) == errno.ECONNRESET
+
     def explain(self, reason):
         if self.problem is None and reason.check(error.ConnectionDone):
             if self.received:
@@ -227,7 +233,7 @@ class DownloadGuard(policies.TimeoutFactory):
             what = "Connection closed before any poem arrived."
         elif self.problem is not None:
             what = self.problem
-        elif reason.check(error.ConnectionLost):
+        elif reason.check(error.ConnectionLost) or self.resetAtConnect(reason):
             from twisted.internet import reactor
 
             # When the reactor stops (Ctrl-C), it closes every connection.

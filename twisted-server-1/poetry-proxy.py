@@ -39,6 +39,7 @@ proxy honest with both sides:
 """
 
 import argparse
+import errno
 import resource
 import sys
 
@@ -99,22 +100,22 @@ def parse_args():
     parser.add_argument(
         "--timeout",
         type=float,
-        default=ServerGuard.timeout,
+        default=60.0,
         help="seconds a client may go without the proxy sending it anything"
-        f" new before it is reset; 0: never (default: {ServerGuard.timeout:g})",
+        " new before it is reset; 0: never (default: %(default)g)",
     )
     parser.add_argument(
         "--upstream-timeout",
         type=float,
         default=DownloadGuard.timeout,
         help="seconds without a byte from the poetry server before a fetch is"
-        f" given up (default: {DownloadGuard.timeout:g})",
+        " given up (default: %(default)g)",
     )
     parser.add_argument(
         "--max-poem-size",
         type=int,
         default=DownloadGuard.max_size,
-        help=f"the largest poem fetched, in bytes (default: {DownloadGuard.max_size})",
+        help="the largest poem fetched, in bytes (default: %(default)s)",
     )
     args = parser.parse_args()
     if not 0 <= args.port <= 65535:
@@ -251,8 +252,11 @@ class GuardedConnection(policies.ProtocolWrapper):
 
     def readConnectionLost(self):
         # The client has finished sending (netcat -N, socat): go on sending
-        # to it. Without this method Twisted would close the connection.
-        pass
+        # to it (without this method Twisted would close the connection),
+        # and tell the lesson's protocol, if it wants to know.
+        halfCloseable = IHalfCloseableProtocol(self.wrappedProtocol, None)
+        if halfCloseable is not None:
+            halfCloseable.readConnectionLost()
 
     def writeConnectionLost(self):
         pass
@@ -273,8 +277,6 @@ class ServerGuard(policies.WrappingFactory):
     """
 
     protocol = GuardedConnection
-    # Written here once; main() passes the command line's value.
-    timeout = 60.0
     # File descriptors left for the process itself (standard streams, the
     # reactor, the listening socket, log files) out of its limit.
     spare_descriptors = 32
@@ -304,7 +306,7 @@ class ServerGuard(policies.WrappingFactory):
         if self.timeout:
             from twisted.internet import reactor
 
-            self.sweeper = task.LoopingCall(self.sweep)
+            self.sweeper = task.LoopingCall.withCount(self.sweep)
             self.sweeper.clock = self.clock or reactor
             self.sweeper.start(self.timeout / 4, now=False)
 
@@ -313,8 +315,9 @@ class ServerGuard(policies.WrappingFactory):
             self.sweeper.stop()
             self.sweeper = None
 
-    def sweep(self):
-        self.tick += 1
+    def sweep(self, quarters):
+        # More than one quarter if the reactor was busy for that long.
+        self.tick += quarters
         for p in list(self.protocols):
             if self.tick - p.lastProgress > 4:
                 peer = p.getPeer()
@@ -433,6 +436,11 @@ class DownloadGuard(policies.TimeoutFactory):
     def clientConnectionLost(self, connector, reason):
         super().clientConnectionLost(connector, self.explain(reason))
 
+    def resetAtConnect(self, reason):
+        # A reset can beat the end of connecting; Twisted then reports it as
+        # a ConnectError, ECONNRESET.
+        return getattr(reason.value, "osError", None) == errno.ECONNRESET
+
     def explain(self, reason):
         if self.problem is None and reason.check(error.ConnectionDone):
             if self.received:
@@ -440,7 +448,7 @@ class DownloadGuard(policies.TimeoutFactory):
             what = "Connection closed before any poem arrived."
         elif self.problem is not None:
             what = self.problem
-        elif reason.check(error.ConnectionLost):
+        elif reason.check(error.ConnectionLost) or self.resetAtConnect(reason):
             from twisted.internet import reactor
 
             # When the reactor stops (Ctrl-C), it closes every connection.

@@ -68,9 +68,9 @@ def parse_args():
     parser.add_argument(
         "--timeout",
         type=float,
-        default=ServerGuard.timeout,
+        default=60.0,
         help="seconds a connection may go without the server sending anything"
-        f" new before it is reset; 0: never (default: {ServerGuard.timeout:g})",
+        " new before it is reset; 0: never (default: %(default)g)",
     )
     args = parser.parse_args()
     if not 0 <= args.port <= 65535:
@@ -87,6 +87,7 @@ class TransformService:
         return poem.lower()
 
 
+@implementer(IHalfCloseableProtocol)
 class TransformProtocol(NetstringReceiver):
     # Set when the one request a connection may carry has arrived.
     requested = False
@@ -118,6 +119,15 @@ class TransformProtocol(NetstringReceiver):
             self.sendString(new_poem.encode("utf-8"))
 
         self.transport.loseConnection()
+
+    def readConnectionLost(self):
+        # The client has finished sending (netcat -N): a request that is not
+        # whole by now never will be.
+        if not self.requested:
+            self.badRequest("the client stopped sending half-way")
+
+    def writeConnectionLost(self):
+        pass
 
     def badRequest(self, why):
         log.msg(f"bad request: {why}; resetting the connection")
@@ -200,8 +210,11 @@ class GuardedConnection(policies.ProtocolWrapper):
 
     def readConnectionLost(self):
         # The client has finished sending (netcat -N, socat): go on sending
-        # to it. Without this method Twisted would close the connection.
-        pass
+        # to it (without this method Twisted would close the connection),
+        # and tell the lesson's protocol, if it wants to know.
+        halfCloseable = IHalfCloseableProtocol(self.wrappedProtocol, None)
+        if halfCloseable is not None:
+            halfCloseable.readConnectionLost()
 
     def writeConnectionLost(self):
         pass
@@ -222,8 +235,6 @@ class ServerGuard(policies.WrappingFactory):
     """
 
     protocol = GuardedConnection
-    # Written here once; main() passes the command line's value.
-    timeout = 60.0
     # File descriptors left for the process itself (standard streams, the
     # reactor, the listening socket, log files) out of its limit.
     spare_descriptors = 32
@@ -253,7 +264,7 @@ class ServerGuard(policies.WrappingFactory):
         if self.timeout:
             from twisted.internet import reactor
 
-            self.sweeper = task.LoopingCall(self.sweep)
+            self.sweeper = task.LoopingCall.withCount(self.sweep)
             self.sweeper.clock = self.clock or reactor
             self.sweeper.start(self.timeout / 4, now=False)
 
@@ -262,8 +273,9 @@ class ServerGuard(policies.WrappingFactory):
             self.sweeper.stop()
             self.sweeper = None
 
-    def sweep(self):
-        self.tick += 1
+    def sweep(self, quarters):
+        # More than one quarter if the reactor was busy for that long.
+        self.tick += quarters
         for p in list(self.protocols):
             if self.tick - p.lastProgress > 4:
                 peer = p.getPeer()

@@ -62,6 +62,8 @@ def read_poem(path):
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
             raise ValueError("not a regular file")
+        if info.st_size > MAX_POEM_SIZE:
+            raise ValueError(f"larger than {MAX_POEM_SIZE} bytes")
         with open(path, "rb") as poetry_file:
             poem = poetry_file.read(MAX_POEM_SIZE + 1)
     except OSError as e:
@@ -148,8 +150,11 @@ class GuardedConnection(policies.ProtocolWrapper):
 
     def readConnectionLost(self):
         # The client has finished sending (netcat -N, socat): go on sending
-        # to it. Without this method Twisted would close the connection.
-        pass
+        # to it (without this method Twisted would close the connection),
+        # and tell the lesson's protocol, if it wants to know.
+        halfCloseable = IHalfCloseableProtocol(self.wrappedProtocol, None)
+        if halfCloseable is not None:
+            halfCloseable.readConnectionLost()
 
     def writeConnectionLost(self):
         pass
@@ -170,8 +175,6 @@ class ServerGuard(policies.WrappingFactory):
     """
 
     protocol = GuardedConnection
-    # Written here once; the configuration below passes its own value.
-    timeout = 60.0
     # File descriptors left for the process itself (standard streams, the
     # reactor, the listening socket, log files) out of its limit.
     spare_descriptors = 32
@@ -201,7 +204,7 @@ class ServerGuard(policies.WrappingFactory):
         if self.timeout:
             from twisted.internet import reactor
 
-            self.sweeper = task.LoopingCall(self.sweep)
+            self.sweeper = task.LoopingCall.withCount(self.sweep)
             self.sweeper.clock = self.clock or reactor
             self.sweeper.start(self.timeout / 4, now=False)
 
@@ -210,8 +213,9 @@ class ServerGuard(policies.WrappingFactory):
             self.sweeper.stop()
             self.sweeper = None
 
-    def sweep(self):
-        self.tick += 1
+    def sweep(self, quarters):
+        # More than one quarter if the reactor was busy for that long.
+        self.tick += quarters
         for p in list(self.protocols):
             if self.tick - p.lastProgress > 4:
                 peer = p.getPeer()

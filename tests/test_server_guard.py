@@ -1,0 +1,296 @@
+"""The ServerGuard that every server and proxy wraps around its factory.
+
+Every script carries the same copy (tests/test_stages.py checks that), so the
+tests here run on fastpoetry.py's. Unit tests use a StringTransport and a
+task.Clock; the end-to-end tests at the bottom attack a real fastpoetry.py
+over loopback.
+"""
+
+import os
+import resource
+import socket
+
+from twisted.internet import defer, error, protocol, task
+from twisted.internet.address import IPv4Address
+from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.helpers import (
+    FASTPOETRY,
+    ScriptTestCase,
+    capture_log,
+    connect_receiver,
+    load_script,
+    poem,
+    read_poem,
+    receive,
+)
+
+ADDR = IPv4Address("TCP", "127.0.0.1", 12345)
+
+
+class Silent(protocol.Protocol):
+    """A server protocol that writes only when the test tells it to."""
+
+
+class SilentFactory(protocol.Factory):
+    protocol = Silent
+    noisy = False
+
+
+class ServerGuardTests(SynchronousTestCase):
+    """The guard around a factory, with a Clock for time: no sockets, no waiting."""
+
+    def setUp(self):
+        self.module = load_script(FASTPOETRY)
+        self.clock = task.Clock()
+        self.log = capture_log(self)
+
+    def guard(self, factory=None, timeout=4.0, **kwargs):
+        guard = self.module.ServerGuard(factory or SilentFactory(), timeout, **kwargs)
+        guard.clock = self.clock
+        guard.doStart()
+        self.addCleanup(guard.doStop)
+        return guard
+
+    def connect(self, guard):
+        proto = guard.buildProtocol(ADDR)
+        transport = StringTransport(peerAddress=ADDR)
+        proto.makeConnection(transport)
+        return proto, transport
+
+    def close(self, proto, reason=error.ConnectionDone):
+        proto.connectionLost(Failure(reason()))
+
+    def test_servesThroughTheGuard(self):
+        """The lesson's protocol sends its poem and closes, as without the guard."""
+        guard = self.guard(self.module.PoetryFactory(b"A poem\n"))
+
+        _, transport = self.connect(guard)
+
+        self.assertEqual(transport.value(), b"A poem\n")
+        self.assertTrue(transport.disconnecting)
+        self.assertFalse(transport.disconnected)
+
+    def test_silenceIsReset(self):
+        """A connection with nothing written for the time-out is reset, and logged."""
+        guard = self.guard()
+        _, transport = self.connect(guard)
+
+        self.clock.advance(4)
+        self.assertFalse(transport.disconnected)
+        self.clock.advance(1)
+
+        self.assertTrue(transport.disconnected)
+        self.assertEqual(
+            self.log.messages,
+            ["no progress with 127.0.0.1:12345 in 4 s; resetting the connection"],
+        )
+
+    def test_writesAreProgress(self):
+        """A server that writes a little every three seconds is never reset."""
+        guard = self.guard()
+        proto, transport = self.connect(guard)
+
+        for _ in range(10):
+            self.clock.advance(3)
+            proto.wrappedProtocol.transport.write(b"x")
+
+        self.assertFalse(transport.disconnected)
+
+    def test_clientBytesAreNotProgress(self):
+        """A client sending a byte now and then cannot keep its connection."""
+        guard = self.guard()
+        proto, transport = self.connect(guard)
+
+        for _ in range(5):
+            self.clock.advance(1)
+            proto.dataReceived(b"x")
+
+        self.assertTrue(transport.disconnected)
+
+    def test_noTimeout(self):
+        """With a time-out of 0, nothing is ever reset."""
+        guard = self.guard(timeout=0)
+        _, transport = self.connect(guard)
+
+        self.clock.advance(3600)
+
+        self.assertFalse(transport.disconnected)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_halfCloseKeepsConnection(self):
+        """A client that stops sending still gets everything: the wrapper says so."""
+        guard = self.guard()
+        proto, transport = self.connect(guard)
+
+        self.assertTrue(IHalfCloseableProtocol.providedBy(proto))
+        proto.readConnectionLost()
+        proto.wrappedProtocol.transport.write(b"still here")
+
+        self.assertEqual(transport.value(), b"still here")
+        self.assertFalse(transport.disconnecting)
+
+    def test_closeWithoutWritingResets(self):
+        """Closing before any byte was written resets the connection."""
+        guard = self.guard()
+        proto, transport = self.connect(guard)
+
+        proto.wrappedProtocol.transport.loseConnection()
+
+        self.assertTrue(transport.disconnected)
+
+    def test_closeAfterWritingIsClean(self):
+        """Closing after a write is an ordinary close, once the data is sent."""
+        guard = self.guard()
+        proto, transport = self.connect(guard)
+
+        proto.wrappedProtocol.transport.write(b"poem")
+        proto.wrappedProtocol.transport.loseConnection()
+
+        self.assertTrue(transport.disconnecting)
+        self.assertFalse(transport.disconnected)
+
+    def test_limitRefusesOncePerBurst(self):
+        """Past the limit new clients are refused: one line when it starts, one after."""
+        guard = self.guard()
+        guard.limit = 2
+        first, _ = self.connect(guard)
+        self.connect(guard)
+
+        refused = [guard.buildProtocol(ADDR) for _ in range(3)]
+        self.close(first)
+        self.connect(guard)
+
+        self.assertEqual(refused, [None, None, None])
+        self.assertEqual(
+            self.log.messages,
+            [
+                "2 connections open; refusing new clients",
+                "accepting clients again (3 refused meanwhile)",
+            ],
+        )
+
+    def test_limitFromDescriptors(self):
+        """The limit is the descriptors left over, shared by each client's needs."""
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+
+        one = self.guard()
+        two = self.guard(descriptors_per_client=2)
+
+        self.assertEqual(one.limit, soft - one.spare_descriptors)
+        self.assertEqual(two.limit, (soft - two.spare_descriptors) // 2)
+
+    def test_cutConnections(self):
+        """Stopping resets every open connection and fires once they are closed."""
+        guard = self.guard()
+        connections = [self.connect(guard) for _ in range(2)]
+
+        d = guard.cutConnections()
+
+        self.assertTrue(all(t.disconnected for _, t in connections))
+        self.assertNoResult(d)
+        for proto, _ in connections:
+            self.close(proto, error.ConnectionAborted)
+        self.successResultOf(d)
+
+    def test_cutNothing(self):
+        """With no connection open, cutting fires at once."""
+        self.successResultOf(self.guard().cutConnections())
+
+    def test_logNamesTheLessonFactory(self):
+        """Twisted's lines name the lesson's factory and protocol, not the guard."""
+        guard = self.guard(self.module.PoetryFactory(b"A poem\n"))
+        proto, _ = self.connect(guard)
+
+        self.assertEqual(guard.logPrefix(), "PoetryFactory")
+        self.assertEqual(proto.logPrefix(), "PoetryProtocol")
+
+
+def holders(port, count):
+    """`count` connections to `port` that never read (tiny receive buffers)."""
+    socks = []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        sock.connect(("127.0.0.1", port))
+        socks.append(sock)
+    return socks
+
+
+class BigPoemServerTests(ScriptTestCase):
+    """A real fastpoetry.py with a poem far larger than the socket buffers."""
+
+    timeout = 20
+
+    def setUp(self):
+        self.poem_file = os.path.abspath(self.mktemp())
+        with open(self.poem_file, "wb") as f:
+            f.write(b"".join(b"line %07d of a long poem\n" % i for i in range(200_000)))
+
+    @defer.inlineCallbacks
+    def test_descriptorsRunOut(self):
+        """Clients beyond the descriptors are refused, once logged; served again later."""
+        server = yield self.start_server(
+            FASTPOETRY, "--port", "0", self.poem_file, prefix=("prlimit", "--nofile=64")
+        )
+        held = holders(server.port, 40)
+        yield server.wait_for(rb"refusing new clients")
+
+        refused = yield receive(server.port)
+        for sock in held:
+            sock.close()
+        yield server.wait_for(rb"accepting clients again")
+        served = yield receive(server.port)
+
+        self.assertEqual(refused, (b"", True))
+        self.assertEqual(len(served[0]), os.path.getsize(self.poem_file))
+        self.assertEqual(server.stderr.count("refusing new clients"), 1)
+
+    @defer.inlineCallbacks
+    def test_stuckClientsDropped(self):
+        """Clients that take nothing are reset after the time-out, one line each."""
+        server = yield self.start_server(
+            FASTPOETRY, "--port", "0", "--timeout", "0.4", self.poem_file
+        )
+        held = holders(server.port, 3)
+
+        yield server.wait_for(rb"resetting the connection", count=3)
+
+        for sock in held:
+            sock.close()
+        self.assertEqual(server.stderr.count("no progress with 127.0.0.1:"), 3)
+
+    @defer.inlineCallbacks
+    def test_stopCutsPoems(self):
+        """SIGTERM while poems are being sent resets them: no cut poem looks whole."""
+        server = yield self.start_server(FASTPOETRY, "--port", "0", self.poem_file)
+        held = holders(server.port, 3)
+        readers = [connect_receiver(server.port, pause=True) for _ in range(2)]
+        yield defer.gatherResults([reader.started for reader in readers])
+
+        server.send_signal("TERM")
+        yield server.when_ended()
+        for reader in readers:
+            reader.transport.resumeProducing()
+        results = yield defer.gatherResults([reader.done for reader in readers])
+
+        for sock in held:
+            sock.close()
+        size = os.path.getsize(self.poem_file)
+        for received, clean in results:
+            self.assertFalse(clean)
+            self.assertLess(len(received), size)
+        self.assertIn("stopping: resetting 5 connections", server.stderr)
+
+    @defer.inlineCallbacks
+    def test_halfClose(self):
+        """A client that shuts down its side at once still gets the whole poem."""
+        server = yield self.start_server(FASTPOETRY, "--port", "0", poem("ecstasy.txt"))
+
+        received, clean = yield receive(server.port, half_close=True)
+
+        self.assertEqual(received, read_poem("ecstasy.txt"))
+        self.assertTrue(clean)
