@@ -101,7 +101,7 @@ def parse_args() -> argparse.Namespace:
         type=float,
         default=TIMEOUT,
         help="seconds a connection may go without the server sending anything"
-        f" new before it is reset; 0: never (default: {TIMEOUT:g})",
+        " new before it is reset; 0: never (default: %(default)g)",
     )
     args = parser.parse_args()
     if not 0 <= args.port <= 65535:
@@ -120,6 +120,8 @@ def read_poem(path: str) -> bytes:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
             raise ValueError("not a regular file")
+        if info.st_size > MAX_POEM_SIZE:
+            raise ValueError(f"larger than {MAX_POEM_SIZE} bytes")
         with open(path, "rb") as poetry_file:
             poem = poetry_file.read(MAX_POEM_SIZE + 1)
     except OSError as e:

@@ -49,6 +49,7 @@ What changed from client 8 (twisted-client-8/get-poetry.py), and why
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from dataclasses import dataclass
 
@@ -107,13 +108,13 @@ def parse_args() -> argparse.Namespace:
         type=float,
         default=Limits.timeout,
         help="seconds without a byte from a server (poetry or transformation)"
-        f" before giving up on it (default: {Limits.timeout:g})",
+        " before giving up on it (default: %(default)g)",
     )
     parser.add_argument(
         "--max-poem-size",
         type=int,
         default=Limits.max_size,
-        help=f"the largest poem accepted, in bytes (default: {Limits.max_size})",
+        help="the largest poem accepted, in bytes (default: %(default)s)",
     )
     args = parser.parse_args()
     if not args.addresses:
@@ -235,7 +236,13 @@ async def connect(
         raise DownloadFailed(f"{server}: {timed_out(limits)}") from None
     except defer.CancelledError:
         raise DownloadFailed(f"{server}: Interrupted at once.") from None
-    except (ConnectError, DNSLookupError) as e:
+    except ConnectError as e:
+        if e.osError == errno.ECONNRESET:
+            # A reset can come before this side has seen the connection
+            # made; Twisted then reports it as failing to connect.
+            raise DownloadFailed(f"{server}: Connection broke at once.") from None
+        raise DownloadFailed(f"{server}: {e}") from None
+    except DNSLookupError as e:
         raise DownloadFailed(f"{server}: {e}") from None
 
 

@@ -45,6 +45,7 @@ What changed from the classic script, and why (docs/modern.md):
 from __future__ import annotations
 
 import argparse
+import errno
 import resource
 import sys
 from dataclasses import dataclass
@@ -140,20 +141,20 @@ def parse_args() -> argparse.Namespace:
         type=float,
         default=TIMEOUT,
         help="seconds a client may go without the proxy sending it anything"
-        f" new before it is reset; 0: never (default: {TIMEOUT:g})",
+        " new before it is reset; 0: never (default: %(default)g)",
     )
     parser.add_argument(
         "--upstream-timeout",
         type=float,
         default=Limits.timeout,
         help="seconds without a byte from the poetry server before a fetch is"
-        f" given up (default: {Limits.timeout:g})",
+        " given up (default: %(default)g)",
     )
     parser.add_argument(
         "--max-poem-size",
         type=int,
         default=Limits.max_size,
-        help=f"the largest poem fetched, in bytes (default: {Limits.max_size})",
+        help="the largest poem fetched, in bytes (default: %(default)s)",
     )
     args = parser.parse_args()
     if not 0 <= args.port <= 65535:
@@ -397,7 +398,13 @@ async def connect(
         raise DownloadFailed(f"{server}: {timed_out(limits)}") from None
     except defer.CancelledError:
         raise DownloadFailed(f"{server}: Interrupted at once.") from None
-    except (ConnectError, DNSLookupError) as e:
+    except ConnectError as e:
+        if e.osError == errno.ECONNRESET:
+            # A reset can come before this side has seen the connection
+            # made; Twisted then reports it as failing to connect.
+            raise DownloadFailed(f"{server}: Connection broke at once.") from None
+        raise DownloadFailed(f"{server}: {e}") from None
+    except DNSLookupError as e:
         raise DownloadFailed(f"{server}: {e}") from None
 
 

@@ -95,7 +95,7 @@ def parse_args() -> argparse.Namespace:
         type=float,
         default=TIMEOUT,
         help="seconds a connection may go without the server sending anything"
-        f" new before it is reset; 0: never (default: {TIMEOUT:g})",
+        " new before it is reset; 0: never (default: %(default)g)",
     )
     args = parser.parse_args()
     if not 0 <= args.port <= 65535:

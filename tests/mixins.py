@@ -552,6 +552,9 @@ class ServerEndToEndMixin:
     )
     REQUEST = None  # what a client sends, if anything, before half-closing
     ANSWER = None  # what the client must get back
+    # How the log on stderr begins: twisted.python.log's startLogging opens
+    # it with "Log opened." (twisted.logger's observers write no such line).
+    LOG_OPENED = r"^\S+ \S+ \[-\] Log opened\.\n"
 
     @defer.inlineCallbacks
     def test_asTyped(self):
@@ -566,4 +569,4 @@ class ServerEndToEndMixin:
             f"{self.STARTUP} on IPv4Address(type='TCP', host='127.0.0.1',"
             f" port={server.port}).\n",
         )
-        self.assertRegex(server.stderr, r"^\S+ \S+ \[-\] Log opened\.\n")
+        self.assertRegex(server.stderr, self.LOG_OPENED)

@@ -76,6 +76,8 @@ def read_poem(path: str) -> bytes:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
             raise ValueError("not a regular file")
+        if info.st_size > MAX_POEM_SIZE:
+            raise ValueError(f"larger than {MAX_POEM_SIZE} bytes")
         with open(path, "rb") as poetry_file:
             poem = poetry_file.read(MAX_POEM_SIZE + 1)
     except OSError as e:
