@@ -367,7 +367,10 @@ def twist_argv(*args):
 
 
 class TwistTests(TwistdTestCase):
-    """Both fastpoetry plugins run by `twist`, and the modern one by twistd."""
+    """Both fastpoetry plugins run by `twist`, and the modern one by twistd.
+
+    The modern plugin is twisted/plugins/modern_fastpoetry_plugin.py.
+    """
 
     async def twist(self, tapname):
         proc = await launch.spawn(
