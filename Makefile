@@ -34,9 +34,12 @@ figures: $(FIGURES_STAMP)
 # Only the npm install (the test of the checker uses this target too).
 figures-deps: $(FIGURES_STAMP)
 
+# ruff everywhere; mypy --strict on the typed edition only (modern/ and its
+# plugin; the classic scripts stay as the text wrote them, untyped).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict modern/ twisted/plugins/modern_fastpoetry_plugin.py
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -59,4 +62,4 @@ $(FIGURES_STAMP): $(FIGURES)/package-lock.json $(FIGURES)/package.json
 	touch $@
 
 clean:
-	rm -rf _trial_temp twisted/plugins/dropin.cache solutions/part-16/twisted/plugins/dropin.cache .ruff_cache .hypothesis
+	rm -rf _trial_temp twisted/plugins/dropin.cache solutions/part-16/twisted/plugins/dropin.cache .ruff_cache .mypy_cache .hypothesis

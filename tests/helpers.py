@@ -364,9 +364,9 @@ def listen(testcase, factory):
 
 
 @defer.inlineCallbacks
-def serve_poem(testcase, name, port=0):
-    """Start fastpoetry.py serving poetry/<name> (port 0: a free one); fire with its port."""
-    proc = yield testcase.start_server(FASTPOETRY, "--port", port, poem_path(name))
+def serve_poem(testcase, name, port=0, script=FASTPOETRY):
+    """Start fastpoetry.py (or `script`) serving poetry/<name> (port 0: a free one); fire with its port."""
+    proc = yield testcase.start_server(script, "--port", port, poem_path(name))
     return proc.port
 
 
@@ -381,15 +381,17 @@ def serving_ports(proc, count):
     return [int(port) for port in SERVING.findall(proc.out)[:count]]
 
 
-def serve_poems(testcase, *names):
-    """Start one fastpoetry.py per poem, on free ports; fire with the ports, in order."""
-    return defer.gatherResults([serve_poem(testcase, name) for name in names])
+def serve_poems(testcase, *names, script=FASTPOETRY):
+    """Start one fastpoetry.py (or `script`) per poem, on free ports; fire with the ports, in order."""
+    return defer.gatherResults(
+        [serve_poem(testcase, name, script=script) for name in names]
+    )
 
 
 @defer.inlineCallbacks
-def serve_transforms(testcase):
-    """Start transformedpoetry.py on a free port; fire with its port."""
-    proc = yield testcase.start_server(TRANSFORM, "--port", "0")
+def serve_transforms(testcase, script=TRANSFORM):
+    """Start transformedpoetry.py (or `script`) on a free port; fire with its port."""
+    proc = yield testcase.start_server(script, "--port", "0")
     return proc.port
 
 

@@ -21,7 +21,9 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
 
 from tests.helpers import (
+    FASTPOETRY,
     ROOT,
+    TRANSFORM,
     assert_printed,
     exchange,
     free_port,
@@ -290,12 +292,17 @@ class ClientEndToEndMixin:
 
     CLIENT = None
     DOWNLOAD_FAILED = None
+    # The servers it is run against: the classic ones, or modern/'s.
+    POETRY_SERVER = FASTPOETRY
+    TRANSFORM_SERVER = TRANSFORM
 
     @defer.inlineCallbacks
     def test_poemsAndFailure(self):
         """Poems come back lower-cased, UTF-8 intact; a dead server is named; status 1."""
-        xform = yield serve_transforms(self)
-        first, second = yield serve_poems(self, "fascination.txt", "alla-sera.txt")
+        xform = yield serve_transforms(self, script=self.TRANSFORM_SERVER)
+        first, second = yield serve_poems(
+            self, "fascination.txt", "alla-sera.txt", script=self.POETRY_SERVER
+        )
         dead = free_port()
 
         proc = yield self.run_script(
@@ -317,7 +324,9 @@ class ClientEndToEndMixin:
     @defer.inlineCallbacks
     def test_transformServerDown(self):
         """With the transform server down, each poem prints as sent; status 0."""
-        first, second = yield serve_poems(self, "fascination.txt", "science.txt")
+        first, second = yield serve_poems(
+            self, "fascination.txt", "science.txt", script=self.POETRY_SERVER
+        )
 
         proc = yield self.run_script(self.CLIENT, free_port(), first, second)
 
@@ -555,6 +564,9 @@ class ServerEndToEndMixin:
     )
     REQUEST = None  # what a client sends, if anything, before half-closing
     ANSWER = None  # what the client must get back
+    # How the log on stderr begins: twisted.python.log's startLogging opens
+    # it with "Log opened." (twisted.logger's observers write no such line).
+    LOG_OPENED = r"^\S+ \S+ \[-\] Log opened\.\n"
 
     @defer.inlineCallbacks
     def test_asTyped(self):
@@ -569,4 +581,4 @@ class ServerEndToEndMixin:
             f"{self.STARTUP} on IPv4Address(type='TCP', host='127.0.0.1',"
             f" port={server.port}).\n",
         )
-        self.assertRegex(server.stderr, r"^\S+ \S+ \[-\] Log opened\.\n")
+        self.assertRegex(server.stderr, self.LOG_OPENED)

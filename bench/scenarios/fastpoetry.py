@@ -39,6 +39,7 @@ from bench.common import (
 # The scripts measured, one a line; each runs on every reactor of --reactors.
 VARIANTS = [
     Variant("twisted", FASTPOETRY),
+    Variant("modern", "modern/fastpoetry.py"),
 ]
 
 LEVELS = (1, 16, 128, 1024)

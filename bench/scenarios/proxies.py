@@ -8,8 +8,9 @@ loop at concurrency 16, 128 and 1024, every poem checked. The reference is
 bench/reference.py proxy, a single-flight proxy on plain asyncio.
 
 Targets:
-- the single-flight proxy (poetry-proxy-waiters.py): exactly 1 upstream
-  connection for the 50 cold clients, and all 50 served, in every round;
+- each single-flight proxy (poetry-proxy-waiters.py, modern/poetry-proxy.py):
+  exactly 1 upstream connection for the 50 cold clients, and all 50 served,
+  in every round;
 - cached, at concurrency 128 and 1024: no connection lost and max latency
   < 200 ms, for every proxy.
 """
@@ -54,6 +55,7 @@ PROXIES = [
         "twisted-server-2/poetry-proxy-waiters.py",
         single_flight=True,
     ),
+    Proxy("modern proxy 2.1", "modern/poetry-proxy.py", single_flight=True),
 ]
 
 # Proxy 2.0 without its ServerGuard, to show what the guard costs a cached poem.

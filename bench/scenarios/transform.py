@@ -34,6 +34,7 @@ TRANSFORM = "twisted-server-1/transformedpoetry.py"
 # The scripts measured, one a line; each runs on every reactor of --reactors.
 VARIANTS = [
     Variant("twisted", TRANSFORM),
+    Variant("modern", "modern/transformedpoetry.py"),
 ]
 
 POEM = "poetry/science.txt"
