@@ -10,9 +10,11 @@ import contextlib
 import errno
 import importlib.util
 import io
+import os
 import shlex
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from twisted.internet import defer, protocol
 from twisted.internet.address import IPv4Address
@@ -168,6 +170,54 @@ def exchange(port, send=None, *, half_close=False, abort=False, host="127.0.0.1"
 def fetch(port, host="127.0.0.1"):
     """Fire with the whole poem a poetry server sends on `port`."""
     return exchange(port, host=host)
+
+
+def tac_copy(testcase, path, **settings):
+    """A copy of the tac file at `path`, in a temporary directory, with some of
+    its configuration lines (`name = value`) rewritten.
+
+    The tac files keep the text's fixed ports; the tests give the copy port
+    0 (a free one), so the suite never depends on 10000 being free.
+    """
+    text = (ROOT / path).read_text(encoding="utf-8")
+    for name, value in settings.items():
+        lines = text.splitlines(keepends=True)
+        found = [i for i, line in enumerate(lines) if line.startswith(f"{name} = ")]
+        testcase.assertEqual(len(found), 1, f"no single '{name} = ...' line in {path}")
+        lines[found[0]] = f"{name} = {value!r}\n"
+        text = "".join(lines)
+    folder = Path(testcase.mktemp()).resolve()
+    folder.mkdir()
+    copy = folder / Path(path).name
+    copy.write_text(text, encoding="utf-8")
+    return copy
+
+
+def without_plugin_caches(testcase, *caches):
+    """Move each plugin cache (a dropin.cache) aside for the test; put it back after.
+
+    twistd then starts as on a first run, importing the plugins to scan them.
+    Another trial worker's twistd may write or move the same file meanwhile,
+    so a cache that is gone already is no error.
+    """
+    for cache in caches:
+        saved = Path(testcase.mktemp()).resolve()
+        try:
+            os.replace(cache, saved)
+        except FileNotFoundError:
+            pass
+        else:
+            testcase.addCleanup(_put_back, saved, cache)
+        # Clean-ups run last first: the test's own cache goes, then the old
+        # one comes back.
+        testcase.addCleanup(cache.unlink, missing_ok=True)
+
+
+def _put_back(saved, cache):
+    try:
+        os.replace(saved, cache)
+    except FileNotFoundError:
+        pass
 
 
 def free_port():

@@ -19,7 +19,6 @@ every test here starts without one and leaves each as it found it.
 """
 
 import runpy
-import shutil
 import socket
 import sys
 from pathlib import Path
@@ -39,6 +38,8 @@ from tests.helpers import (
     poem_bytes,
     poem_path,
     serve_poem,
+    tac_copy,
+    without_plugin_caches,
 )
 from tools import launch
 
@@ -54,38 +55,9 @@ ECSTASY = poem_bytes("ecstasy.txt")
 FASCINATION = poem_bytes("fascination.txt")
 
 
-def without_plugin_caches(testcase):
-    """Move each dropin.cache aside for the test; put back what was there after."""
-    for cache in PLUGIN_CACHES:
-        if cache.exists():
-            saved = Path(testcase.mktemp()).resolve()
-            shutil.move(cache, saved)
-            testcase.addCleanup(shutil.move, saved, cache)
-        # Clean-ups run last first: the test's own cache goes, then the old
-        # one comes back.
-        testcase.addCleanup(cache.unlink, missing_ok=True)
-
-
 def run_as_python(path):
     """Run a tac file as `python <path>` does and return its module variables."""
     return runpy.run_path(str(ROOT / path), run_name="__main__")
-
-
-def tac_copy(testcase, path, **settings):
-    """A copy of the tac file at `path`, in a temporary directory, with some of
-    its configuration lines (`name = value`) rewritten."""
-    text = (ROOT / path).read_text(encoding="utf-8")
-    for name, value in settings.items():
-        lines = text.splitlines(keepends=True)
-        found = [i for i, line in enumerate(lines) if line.startswith(f"{name} = ")]
-        testcase.assertEqual(len(found), 1, f"no single '{name} = ...' line in {path}")
-        lines[found[0]] = f"{name} = {value!r}\n"
-        text = "".join(lines)
-    folder = Path(testcase.mktemp()).resolve()
-    folder.mkdir()
-    copy = folder / Path(path).name
-    copy.write_text(text, encoding="utf-8")
-    return copy
 
 
 def busy_port(testcase):
@@ -105,7 +77,7 @@ class TwistdCase(ScriptTestCase):
     timeout = 20
 
     def setUp(self):
-        without_plugin_caches(self)
+        without_plugin_caches(self, *PLUGIN_CACHES)
         self.pidfile = Path(self.mktemp()).resolve()
 
     def env(self, pythonpath=None):
@@ -477,7 +449,7 @@ class ProxyPluginTests(unittest.SynchronousTestCase):
 
     def test_foundByGetPlugins(self):
         """getPlugins(IServiceMaker) finds it by its tapname, as twistd does."""
-        without_plugin_caches(self)
+        without_plugin_caches(self, *PLUGIN_CACHES)
 
         found = {maker.tapname: maker for maker in getPlugins(service.IServiceMaker)}
 
