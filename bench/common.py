@@ -44,6 +44,10 @@ LARGE_LINE = b"a line of a very long generated poem, for the large-poem bench\n"
 # Shared by several scenarios' targets.
 MAX_LATENCY_TARGET = 0.200  # seconds, at concurrency 128 and 1024
 CPU_RATIO_TARGET = 1.5  # Twisted's CPU per request over asyncio+uvloop's
+# The most the ServerGuard around a server's factory may cost of its rate.
+GUARD_COST_TARGET = 0.05
+# The label of a server run without its ServerGuard (bench/unguarded.py).
+UNGUARDED = "twisted, no guard"
 
 
 # -- the servers under test -------------------------------------------------
@@ -413,6 +417,32 @@ def cpu_ratio_targets(what, figures, servers, level=16):
             )
         )
     return targets
+
+
+def unguarded(script):
+    """The Variant that runs `script` without its ServerGuard, to show what it costs."""
+    return Variant(UNGUARDED, "bench/unguarded.py", (script,))
+
+
+def guard_cost_targets(what, figures, label="twisted", bare=UNGUARDED, level=16):
+    """What the ServerGuard costs: the rate it takes away, the CPU it adds (c=level).
+
+    `label` is the server as it is, `bare` the same one run without its guard.
+    """
+    if label not in figures or bare not in figures:
+        return []
+    guarded, bare = figures[label][level], figures[bare][level]
+    lost = 1 - guarded.median("rate") / bare.median("rate")
+    cpu = guarded.median("cpu_us") - bare.median("cpu_us")
+    return [
+        Target(
+            f"{what}: the ServerGuard costs at most {GUARD_COST_TARGET:.0%}"
+            f" of the rate (c={level})",
+            f"{guarded.median('rate'):,.0f}/s with it, {bare.median('rate'):,.0f}/s"
+            f" without: {lost:+.1%} of the rate; {cpu:+.1f} µs of CPU per request",
+            lost <= GUARD_COST_TARGET,
+        )
+    ]
 
 
 # -- output -----------------------------------------------------------------

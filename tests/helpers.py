@@ -6,12 +6,15 @@ real scripts through `ScriptTestCase.start_server` / `run_script`, which wait
 for a line of output (never a sleep) and stop the child at clean-up.
 """
 
+import contextlib
 import errno
 import importlib.util
 import io
+import os
 import shlex
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from twisted.internet import defer, protocol
 from twisted.internet.address import IPv4Address
@@ -22,7 +25,12 @@ from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.trial import unittest
 
 from tools import launch
-from tools.launch import ROOT, SERVING, TWISTD_STARTING, poem  # noqa: F401
+from tools.launch import ROOT, SERVING, TWISTD_STARTING, poem_path  # noqa: F401
+
+FASTPOETRY = "twisted-server-1/fastpoetry.py"
+TRANSFORM = "twisted-server-1/transformedpoetry.py"
+# The client address a unit test's protocol is built for; any will do.
+CLIENT_ADDR = IPv4Address("TCP", "127.0.0.1", 12345)
 
 _loaded = {}
 
@@ -80,7 +88,7 @@ def run_in_process(main, *argv, reactor=None):
     return Completed(code or 0, stdout.getvalue(), stderr.getvalue())
 
 
-def read_poem(name):
+def poem_bytes(name):
     """The bytes of poetry/<name>, exactly as a server should send them."""
     return (ROOT / "poetry" / name).read_bytes()
 
@@ -164,6 +172,54 @@ def fetch(port, host="127.0.0.1"):
     return exchange(port, host=host)
 
 
+def tac_copy(testcase, path, **settings):
+    """A copy of the tac file at `path`, in a temporary directory, with some of
+    its configuration lines (`name = value`) rewritten.
+
+    The tac files keep the text's fixed ports; the tests give the copy port
+    0 (a free one), so the suite never depends on 10000 being free.
+    """
+    text = (ROOT / path).read_text(encoding="utf-8")
+    for name, value in settings.items():
+        lines = text.splitlines(keepends=True)
+        found = [i for i, line in enumerate(lines) if line.startswith(f"{name} = ")]
+        testcase.assertEqual(len(found), 1, f"no single '{name} = ...' line in {path}")
+        lines[found[0]] = f"{name} = {value!r}\n"
+        text = "".join(lines)
+    folder = Path(testcase.mktemp()).resolve()
+    folder.mkdir()
+    copy = folder / Path(path).name
+    copy.write_text(text, encoding="utf-8")
+    return copy
+
+
+def without_plugin_caches(testcase, *caches):
+    """Move each plugin cache (a dropin.cache) aside for the test; put it back after.
+
+    twistd then starts as on a first run, importing the plugins to scan them.
+    Another trial worker's twistd may write or move the same file meanwhile,
+    so a cache that is gone already is no error.
+    """
+    for cache in caches:
+        saved = Path(testcase.mktemp()).resolve()
+        try:
+            os.replace(cache, saved)
+        except FileNotFoundError:
+            pass
+        else:
+            testcase.addCleanup(_put_back, saved, cache)
+        # Clean-ups run last first: the test's own cache goes, then the old
+        # one comes back.
+        testcase.addCleanup(cache.unlink, missing_ok=True)
+
+
+def _put_back(saved, cache):
+    try:
+        os.replace(saved, cache)
+    except FileNotFoundError:
+        pass
+
+
 def free_port():
     """A TCP port that was free a moment ago (bound to port 0, then closed)."""
     import socket
@@ -171,6 +227,16 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def path_with_python_only(testcase):
+    """A PATH holding python3 and nothing else, so netcat cannot be found."""
+    import os
+
+    bin_dir = os.path.abspath(testcase.mktemp())
+    os.makedirs(bin_dir)
+    os.symlink(sys.executable, os.path.join(bin_dir, "python3"))
+    return bin_dir
 
 
 class ScriptTestCase(unittest.TestCase):
@@ -306,20 +372,12 @@ def listen_silent(testcase):
     return counter
 
 
-# -- shared by the client, proxy and server tests ---------------------------
-
-FASTPOETRY = "twisted-server-1/fastpoetry.py"
-TRANSFORM = "twisted-server-1/transformedpoetry.py"
-# The client address a unit test's protocol is built for; any will do.
-CLIENT_ADDR = IPv4Address("TCP", "127.0.0.1", 12345)
-
-
 def poem_text(name):
     """The text of poetry/<name>: what a client prints untransformed, less the newline."""
-    return read_poem(name).decode("utf-8")
+    return poem_bytes(name).decode("utf-8")
 
 
-def lowered(name):
+def lowered_text(name):
     """The text of poetry/<name> as the transform server gives it back."""
     return poem_text(name).lower()
 
@@ -356,21 +414,34 @@ def listen(testcase, factory):
 
 
 @defer.inlineCallbacks
-def serve_poem(testcase, name, port=0):
-    """Start fastpoetry.py serving poetry/<name> (port 0: a free one); fire with its port."""
-    proc = yield testcase.start_server(FASTPOETRY, "--port", port, poem(name))
+def serve_poem(testcase, name, port=0, script=FASTPOETRY):
+    """Start fastpoetry.py (or `script`) serving poetry/<name> (port 0: a free one); fire with its port."""
+    proc = yield testcase.start_server(script, "--port", port, poem_path(name))
     return proc.port
 
 
-def serve_poems(testcase, *names):
-    """Start one fastpoetry.py per poem, on free ports; fire with the ports, in order."""
-    return defer.gatherResults([serve_poem(testcase, name) for name in names])
+@defer.inlineCallbacks
+def serving_ports(proc, count):
+    """Wait for a server's first `count` start-up lines; fire with their ports, in order.
+
+    For a server that listens on several ports and prints a line for each;
+    `start_server` fires at the first line.
+    """
+    yield proc.wait_for(SERVING, count=count)
+    return [int(port) for port in SERVING.findall(proc.out)[:count]]
+
+
+def serve_poems(testcase, *names, script=FASTPOETRY):
+    """Start one fastpoetry.py (or `script`) per poem, on free ports; fire with the ports, in order."""
+    return defer.gatherResults(
+        [serve_poem(testcase, name, script=script) for name in names]
+    )
 
 
 @defer.inlineCallbacks
-def serve_transforms(testcase):
-    """Start transformedpoetry.py on a free port; fire with its port."""
-    proc = yield testcase.start_server(TRANSFORM, "--port", "0")
+def serve_transforms(testcase, script=TRANSFORM):
+    """Start transformedpoetry.py (or `script`) on a free port; fire with its port."""
+    proc = yield testcase.start_server(script, "--port", "0")
     return proc.port
 
 
@@ -386,16 +457,12 @@ def assert_printed(testcase, stdout, texts):
 
 
 class CapturedLog:
-    """The messages logged while it is active: inside a `with` block, or for a
-    whole test through capture_log()."""
+    """The messages logged from its creation to the end of the test."""
 
-    def __enter__(self):
-        self._capture = capturedLogs()
-        self._events = self._capture.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self._capture.__exit__(*exc)
+    def __init__(self, testcase):
+        stack = contextlib.ExitStack()
+        self._events = stack.enter_context(capturedLogs())
+        testcase.addCleanup(stack.close)
 
     @property
     def messages(self):
@@ -407,31 +474,16 @@ class CapturedLog:
 
 
 def capture_log(testcase):
-    """A CapturedLog active until the end of `testcase`."""
-    captured = CapturedLog().__enter__()
-    testcase.addCleanup(captured.__exit__, None, None, None)
-    return captured
+    """A CapturedLog of what is logged until the end of `testcase`."""
+    return CapturedLog(testcase)
 
 
-class _AbortAfterFirstData(protocol.Protocol):
-    """Read the first bytes that arrive, then reset the connection."""
-
-    def __init__(self):
-        self.received = defer.Deferred()
-
-    def dataReceived(self, data):
-        self.transport.abortConnection()
-        received, self.received = self.received, None
-        if received is not None:
-            received.callback(data)
-
-
-def connect_and_abort(port):
+def first_bytes_then_reset(port):
     """Connect, fire with the first bytes received, after resetting the connection."""
-    from twisted.internet import reactor
+    client = connect_receiver(port)
 
-    client = _AbortAfterFirstData()
-    connecting = protocol.ClientCreator(reactor, lambda: client).connectTCP(
-        "127.0.0.1", port
-    )
-    return connecting.addCallback(lambda _: client.received)
+    def reset(client):
+        client.transport.abortConnection()
+        return bytes(client.received)
+
+    return client.started.addCallback(reset)

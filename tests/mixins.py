@@ -7,27 +7,32 @@ between the scripts (a message, the example command line in the help). The
 tests a single script needs stay in that script's module.
 """
 
+import errno
 import os
 import re
+import subprocess
 from pathlib import PurePosixPath
 
 from twisted.internet import defer
-from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import CannotListenError, ConnectionRefusedError
 from twisted.internet.protocol import ServerFactory
 from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
 
 from tests.helpers import (
+    FASTPOETRY,
     ROOT,
+    TRANSFORM,
     assert_printed,
     exchange,
     free_port,
     listen,
     load_script,
-    lowered,
-    poem,
+    lowered_text,
+    poem_bytes,
+    poem_path,
     poem_text,
-    read_poem,
     run_in_process,
     serve_poems,
     serve_transforms,
@@ -120,8 +125,8 @@ class FakeTransformProxy:
         return d
 
 
-class TransformingMainMixin:
-    """poetry_main of client 6, 7 or 8, with get_poetry, the proxy and the reactor faked.
+class FakedClientMixin:
+    """A client's poetry_main with get_poetry, TransformProxy and the reactor faked.
 
     The test fires every Deferred itself, inside the fake reactor's run(),
     so it can look at what the client has done between two steps.
@@ -138,7 +143,8 @@ class TransformingMainMixin:
         self.downloads = {}
         self.proxy = FakeTransformProxy()
         self.patch(self.module, "get_poetry", self.fake_get_poetry)
-        self.patch(self.module, "TransformProxy", self.proxy)
+        if hasattr(self.module, "TransformProxy"):  # client 4 transforms nothing
+            self.patch(self.module, "TransformProxy", self.proxy)
         guard = self.module.DownloadGuard
         self.patch(guard, "timeout", guard.timeout)
         self.patch(guard, "max_size", guard.max_size)
@@ -155,6 +161,10 @@ class TransformingMainMixin:
         """Run poetry_main with `argv`; return how it ended."""
         self.reactor = FakeReactor(scene)
         return run_in_process(self.module.poetry_main, *argv, reactor=self.reactor)
+
+
+class TransformingMainMixin(FakedClientMixin):
+    """The tests of poetry_main that clients 6, 7 and 8 all pass."""
 
     def test_transformWaitsForDownload(self):
         """The transformation is asked for once the poem is in; the result prints."""
@@ -253,7 +263,7 @@ class TransformingMainMixin:
 
     def test_utf8Poem(self):
         """A UTF-8 poem is decoded once, for printing."""
-        poem = read_poem("alla-sera.txt")
+        poem = poem_bytes("alla-sera.txt")
 
         def scene():
             self.download(10002).callback(poem)
@@ -261,7 +271,7 @@ class TransformingMainMixin:
 
         result = self.run_main(scene, "10001", "10002")
 
-        self.assertEqual(result.stdout, lowered("alla-sera.txt") + "\n")
+        self.assertEqual(result.stdout, lowered_text("alla-sera.txt") + "\n")
 
 
 class TransformingCommandLineMixin(ClientCommandLineMixin):
@@ -282,12 +292,17 @@ class ClientEndToEndMixin:
 
     CLIENT = None
     DOWNLOAD_FAILED = None
+    # The servers it is run against: the classic ones, or modern/'s.
+    POETRY_SERVER = FASTPOETRY
+    TRANSFORM_SERVER = TRANSFORM
 
     @defer.inlineCallbacks
     def test_poemsAndFailure(self):
         """Poems come back lower-cased, UTF-8 intact; a dead server is named; status 1."""
-        xform = yield serve_transforms(self)
-        first, second = yield serve_poems(self, "fascination.txt", "alla-sera.txt")
+        xform = yield serve_transforms(self, script=self.TRANSFORM_SERVER)
+        first, second = yield serve_poems(
+            self, "fascination.txt", "alla-sera.txt", script=self.POETRY_SERVER
+        )
         dead = free_port()
 
         proc = yield self.run_script(
@@ -295,7 +310,9 @@ class ClientEndToEndMixin:
         )
 
         assert_printed(
-            self, proc.stdout, [lowered("fascination.txt"), lowered("alla-sera.txt")]
+            self,
+            proc.stdout,
+            [lowered_text("fascination.txt"), lowered_text("alla-sera.txt")],
         )
         self.assertRegex(
             proc.stderr,
@@ -307,7 +324,9 @@ class ClientEndToEndMixin:
     @defer.inlineCallbacks
     def test_transformServerDown(self):
         """With the transform server down, each poem prints as sent; status 0."""
-        first, second = yield serve_poems(self, "fascination.txt", "science.txt")
+        first, second = yield serve_poems(
+            self, "fascination.txt", "science.txt", script=self.POETRY_SERVER
+        )
 
         proc = yield self.run_script(self.CLIENT, free_port(), first, second)
 
@@ -329,6 +348,59 @@ class NotToBeRun(MemoryReactorClock):
         raise AssertionError("main() went on to run the reactor")
 
 
+class RecordedPort:
+    """What ServingReactor.listenTCP returns: a port that notes when it is stopped."""
+
+    def __init__(self, port, factory, interface):
+        self.port = port
+        self.factory = factory
+        self.interface = interface
+        self.stopped = False
+
+    def getHost(self):
+        return IPv4Address("TCP", "127.0.0.1", self.port)
+
+    def stopListening(self):
+        self.stopped = True
+
+
+class ServingReactor(MemoryReactorClock):
+    """A reactor for a server's main() run in this process, serving nothing.
+
+    Each listenTCP is recorded in `listening` (a RecordedPort, whose factory
+    is what main() passed, a ServerGuard around the lesson's factory); the
+    ports in `taken` are refused as a real reactor refuses a port in use.
+    run() returns at once, having noted that it ran.
+    """
+
+    def __init__(self, taken=()):
+        super().__init__()
+        self.taken = set(taken)
+        self.listening = []
+        self.ran = False
+
+    def listenTCP(self, port, factory, backlog=50, interface=""):
+        if port in self.taken:
+            raise CannotListenError(
+                interface, port, OSError(errno.EADDRINUSE, "Address already in use")
+            )
+        recorded = RecordedPort(port, factory, interface)
+        self.listening.append(recorded)
+        return recorded
+
+    def run(self):
+        self.ran = True
+
+    def shut_down(self):
+        """Run the "before shutdown" triggers main() added; fire when they are done."""
+        return defer.gatherResults(
+            [
+                defer.maybeDeferred(f, *a, **kw)
+                for f, a, kw in self.triggers["before"]["shutdown"]
+            ]
+        )
+
+
 class ServerCommandLineMixin:
     """A server's command line, checked in this process: help, bad options, port in use.
 
@@ -337,7 +409,7 @@ class ServerCommandLineMixin:
     """
 
     SCRIPT = None  # e.g. "twisted-server-1/fastpoetry.py"
-    ARGS = ()  # what it needs besides the options, e.g. (poem("science.txt"),)
+    ARGS = ()  # what it needs besides the options, e.g. (poem_path("science.txt"),)
     COMMAND = None  # the command its docstring gives, as the help must show it
     OPTIONS = ("--port PORT", "--iface IFACE", "--backlog BACKLOG", "--timeout TIMEOUT")
 
@@ -410,7 +482,7 @@ class PoemFileServerMixin(ServerCommandLineMixin):
     """A poetry server's command line, which also names the poem file to serve."""
 
     # Absolute: trial runs the tests in a directory of its own.
-    ARGS = (str(ROOT / poem("science.txt")),)
+    ARGS = (str(ROOT / poem_path("science.txt")),)
 
     def assertRefused(self, path, why):
         """The server will not serve `path`: one line saying why, and status 1."""
@@ -425,33 +497,37 @@ class PoemFileServerMixin(ServerCommandLineMixin):
         """A poem file that does not exist is named, with the reason."""
         self.assertRefused("poetry/no-such-poem.txt", "No such file or directory")
 
-    @defer.inlineCallbacks
     def assertRefusedSafely(self, path, why):
         """As assertRefused, in a child that a regression cannot let run away.
 
         Reading /dev/zero never ends, and opening a FIFO with no writer never
         returns: the child runs under a memory limit and a time-out.
         """
-        result = yield launch.spawn(
-            ["prlimit", f"--as={MEMORY_LIMIT}", *launch.python_argv(self.SCRIPT, path)],
+        argv = ["prlimit", f"--as={MEMORY_LIMIT}", *launch.python_argv(self.SCRIPT)]
+        result = subprocess.run(
+            [*argv, path],
+            cwd=ROOT,
+            env=launch.child_env(),
+            capture_output=True,
+            text=True,
             timeout=10,
         )
 
         self.assertEqual(
-            (result.exit_code, result.stdout, result.stderr),
+            (result.returncode, result.stdout, result.stderr),
             (1, "", f"{self.program}: cannot read {path}: {why}\n"),
         )
 
     def test_deviceIsNotAPoem(self):
         """/dev/zero, which never ends, is refused without reading it."""
-        return self.assertRefusedSafely("/dev/zero", "not a regular file")
+        self.assertRefusedSafely("/dev/zero", "not a regular file")
 
     def test_fifoIsNotAPoem(self):
         """A FIFO with no writer is refused instead of waiting for ever."""
         fifo = os.path.abspath(self.mktemp())
         os.mkfifo(fifo)
 
-        return self.assertRefusedSafely(fifo, "not a regular file")
+        self.assertRefusedSafely(fifo, "not a regular file")
 
     def test_emptyPoem(self):
         """An empty file is not a poem."""
@@ -488,6 +564,9 @@ class ServerEndToEndMixin:
     )
     REQUEST = None  # what a client sends, if anything, before half-closing
     ANSWER = None  # what the client must get back
+    # How the log on stderr begins: twisted.python.log's startLogging opens
+    # it with "Log opened." (twisted.logger's observers write no such line).
+    LOG_OPENED = r"^\S+ \S+ \[-\] Log opened\.\n"
 
     @defer.inlineCallbacks
     def test_asTyped(self):
@@ -502,4 +581,4 @@ class ServerEndToEndMixin:
             f"{self.STARTUP} on IPv4Address(type='TCP', host='127.0.0.1',"
             f" port={server.port}).\n",
         )
-        self.assertRegex(server.stderr, r"^\S+ \S+ \[-\] Log opened\.\n")
+        self.assertRegex(server.stderr, self.LOG_OPENED)

@@ -21,12 +21,12 @@ from tests.helpers import (
     fetch,
     free_port,
     netstring,
-    poem,
-    read_poem,
+    poem_bytes,
+    poem_path,
 )
 from tools import syncproc
 
-POEM = read_poem("science.txt")
+POEM = poem_bytes("science.txt")
 
 
 def read_all(port):
@@ -44,7 +44,7 @@ class SyncprocTests(SynchronousTestCase):
     def test_startServerReadsThePort(self):
         """start_server returns once the server prints its port, which then serves."""
         server = syncproc.start_server(
-            "twisted-server-1/fastpoetry.py", poem("science.txt")
+            "twisted-server-1/fastpoetry.py", poem_path("science.txt")
         )
         self.addCleanup(server.close)
 
@@ -54,7 +54,7 @@ class SyncprocTests(SynchronousTestCase):
     def test_stopEndsTheChild(self):
         """stop() signals the child and reaps it."""
         server = syncproc.start_server(
-            "twisted-server-1/fastpoetry.py", poem("science.txt")
+            "twisted-server-1/fastpoetry.py", poem_path("science.txt")
         )
         self.addCleanup(server.close)
 
@@ -75,7 +75,7 @@ class LoadGeneratorTests(SynchronousTestCase):
 
     def setUp(self):
         self.server = syncproc.start_server(
-            "twisted-server-1/fastpoetry.py", poem("science.txt")
+            "twisted-server-1/fastpoetry.py", poem_path("science.txt")
         )
         self.addCleanup(self.server.close)
 
@@ -127,7 +127,7 @@ class ReferenceServerTests(ScriptTestCase):
     def test_poetry(self):
         """The asyncio poetry server sends the poem's exact bytes and closes."""
         server = yield self.start_server(
-            "bench/reference.py", "poetry", poem("science.txt")
+            "bench/reference.py", "poetry", poem_path("science.txt")
         )
 
         received = yield fetch(server.port)
@@ -156,7 +156,7 @@ class ReferenceServerTests(ScriptTestCase):
     def test_proxy(self):
         """The asyncio proxy relays the upstream's poem."""
         upstream = yield self.start_server(
-            "twisted-server-1/fastpoetry.py", poem("science.txt")
+            "twisted-server-1/fastpoetry.py", poem_path("science.txt")
         )
         proxy = yield self.start_server("bench/reference.py", "proxy", upstream.port)
 
@@ -176,7 +176,7 @@ class TwistedOnTests(ScriptTestCase):
             "bench/twisted_on.py",
             "asyncio",
             "twisted-server-1/fastpoetry.py",
-            poem("science.txt"),
+            poem_path("science.txt"),
         )
 
         received = yield fetch(server.port)
@@ -454,7 +454,7 @@ class HerdTests(SynchronousTestCase):
         self.assertEqual(bad[:6], ["bad", "1", "2", "short reply 2", "2", "3"])
 
     def test_smallHerd(self):
-        """Three clients at once: the single-flight proxy serves all, fetching once."""
+        """Three clients at once: each single-flight proxy serves all, fetching once."""
         ctx = common.Context(
             Path(self.mktemp()), rounds=1, progress=common.Progress(io.StringIO())
         )
@@ -466,11 +466,11 @@ class HerdTests(SynchronousTestCase):
         )
 
         rounds = out.results["herd"]
-        [label] = [p.label for p in waiters]
-        self.assertEqual(
-            [(x["served"], x["upstream"]) for x in rounds[label]], [(3, 1)]
-        )
+        for label in [p.label for p in waiters]:
+            self.assertEqual(
+                [(x["served"], x["upstream"]) for x in rounds[label]], [(3, 1)]
+            )
+            self.assertGreater(rounds[label][0]["peak_rss"], 0)
         # The asyncio reference proxy fetches once too, and prints it alike.
         self.assertEqual(rounds["asyncio"][0]["upstream"], 1)
-        self.assertGreater(rounds[label][0]["peak_rss"], 0)
-        self.assertEqual([t.reached for t in out.targets], [True])
+        self.assertEqual([t.reached for t in out.targets], [True] * len(waiters))

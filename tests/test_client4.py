@@ -21,13 +21,12 @@ from tests.helpers import (
     free_port,
     listen,
     load_script,
-    poem,
+    poem_bytes,
+    poem_path,
     poem_text,
-    read_poem,
-    run_in_process,
     serve_poem,
 )
-from tests.mixins import ClientCommandLineMixin, FakeReactor
+from tests.mixins import ClientCommandLineMixin, FakedClientMixin
 
 CLIENT = "twisted-client-4/get-poetry.py"
 SERVER_ADDR = IPv4Address("TCP", "127.0.0.1", 10001)
@@ -99,12 +98,12 @@ class DownloadTests(SynchronousTestCase):
         d, factory, connector = self.download()
         proto, _ = self.connect(factory)
 
-        proto.dataReceived(read_poem("alla-sera.txt")[:7])
-        proto.dataReceived(read_poem("alla-sera.txt")[7:])
+        proto.dataReceived(poem_bytes("alla-sera.txt")[:7])
+        proto.dataReceived(poem_bytes("alla-sera.txt")[7:])
         self.assertNoResult(d)
         self.close(factory, connector, proto, error.ConnectionDone())
 
-        self.assertEqual(self.successResultOf(d), read_poem("alla-sera.txt"))
+        self.assertEqual(self.successResultOf(d), poem_bytes("alla-sera.txt"))
         self.assertEqual(self.reactor.getDelayedCalls(), [])
 
     def test_trickleOutlastsTimeout(self):
@@ -259,7 +258,7 @@ class DownloadOverTCPTests(TestCase):
     @defer.inlineCallbacks
     def test_downloadsPoem(self):
         """get_poetry fires with exactly the bytes the server sent."""
-        poem = read_poem("alla-sera.txt")
+        poem = poem_bytes("alla-sera.txt")
         port = listen(self, self.fastpoetry.PoetryFactory(poem))
 
         received = yield self.module.get_poetry("127.0.0.1", port)
@@ -271,7 +270,7 @@ class DownloadOverTCPTests(TestCase):
         """A server listening on ::1 is reached as [::1]:port."""
         from twisted.internet import reactor
 
-        poem = read_poem("science.txt")
+        poem = poem_bytes("science.txt")
         listening = reactor.listenTCP(
             0, self.fastpoetry.PoetryFactory(poem), interface="::1"
         )
@@ -307,34 +306,17 @@ class DownloadOverTCPTests(TestCase):
         )
 
 
-class PoetryMainTests(SynchronousTestCase):
+class PoetryMainTests(FakedClientMixin, SynchronousTestCase):
     """Client 4's poetry_main with get_poetry and the reactor faked."""
 
-    def setUp(self):
-        self.module = load_script(CLIENT)
-        self.downloads = {}
-        self.patch(self.module, "get_poetry", self.fake_get_poetry)
-        self.patch(
-            self.module.DownloadGuard, "timeout", self.module.DownloadGuard.timeout
-        )
-        self.patch(
-            self.module.DownloadGuard, "max_size", self.module.DownloadGuard.max_size
-        )
-
-    def fake_get_poetry(self, host, port):
-        self.downloads[port] = defer.Deferred()
-        return self.downloads[port]
-
-    def run_main(self, scene, *argv):
-        self.reactor = FakeReactor(scene)
-        return run_in_process(self.module.poetry_main, *argv, reactor=self.reactor)
+    CLIENT = CLIENT
 
     def test_printsPoemsWhenAllAreIn(self):
         """Nothing is printed until the last poem; then every poem, and status 0."""
 
         def scene():
-            self.downloads[10001].callback("Ciò che".encode())
-            self.downloads[10002].callback(b"B")
+            self.download(10001).callback("Ciò che".encode())
+            self.download(10002).callback(b"B")
 
         result = self.run_main(scene, "10001", "10002")
 
@@ -346,10 +328,10 @@ class PoetryMainTests(SynchronousTestCase):
         """A failed poem gets one line on stderr; the other prints; status 1."""
 
         def scene():
-            self.downloads[10001].errback(
+            self.download(10001).errback(
                 self.module.DownloadFailed("127.0.0.1:10001: Timed out after 60 s.")
             )
-            self.downloads[10002].callback(b"B")
+            self.download(10002).callback(b"B")
 
         result = self.run_main(scene, "10001", "10002")
 
@@ -362,7 +344,7 @@ class PoetryMainTests(SynchronousTestCase):
         """Stopped (Ctrl-C) before every poem is in: the whole ones print, status 1."""
 
         def scene():
-            self.downloads[10002].callback(b"B")
+            self.download(10002).callback(b"B")
 
         result = self.run_main(scene, "10001", "10002")
 
@@ -387,7 +369,7 @@ class Client4EndToEndTests(ScriptTestCase):
         """Poems from 127.0.0.1 and [::1] print whole; a dead server is named; status 1."""
         first = yield serve_poem(self, "alla-sera.txt")
         second = yield self.start_server(
-            FASTPOETRY, "--port", "0", "--iface", "::1", poem("science.txt")
+            FASTPOETRY, "--port", "0", "--iface", "::1", poem_path("science.txt")
         )
         dead = free_port()
 

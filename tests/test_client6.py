@@ -19,9 +19,9 @@ from tests.helpers import (
     free_port,
     listen,
     load_script,
-    lowered,
+    lowered_text,
     netstring,
-    read_poem,
+    poem_bytes,
 )
 from tests.mixins import (
     ClientEndToEndMixin,
@@ -43,7 +43,7 @@ class TransformClientTests(SynchronousTestCase):
 
     def setUp(self):
         self.module = load_script(CLIENT)
-        self.poem = read_poem("alla-sera.txt")
+        self.poem = poem_bytes("alla-sera.txt")
         self.factory = self.module.TransformClientFactory("cummingsify", self.poem)
         self.deferred = self.factory.deferred
         self.proto = self.factory.buildProtocol(ADDR)
@@ -97,7 +97,7 @@ class TransformClientTests(SynchronousTestCase):
         pump.flush()
 
         self.assertEqual(
-            self.successResultOf(d).decode("utf-8"), lowered("alla-sera.txt")
+            self.successResultOf(d).decode("utf-8"), lowered_text("alla-sera.txt")
         )
 
 
@@ -148,9 +148,9 @@ class TransformProxyTests(TestCase):
         """xform fires with the transformed poem, still UTF-8 bytes."""
         proxy = self.module.TransformProxy("127.0.0.1", self.listen_transforms())
 
-        poem = yield proxy.xform("cummingsify", read_poem("alla-sera.txt"))
+        poem = yield proxy.xform("cummingsify", poem_bytes("alla-sera.txt"))
 
-        self.assertEqual(poem.decode("utf-8"), lowered("alla-sera.txt"))
+        self.assertEqual(poem.decode("utf-8"), lowered_text("alla-sera.txt"))
 
     def test_unknownTransform(self):
         """A transform the server does not know fails: it closes without answering."""

@@ -10,8 +10,8 @@ from tests.helpers import (
     connect_protocol,
     fetch,
     load_script,
-    poem,
-    read_poem,
+    poem_bytes,
+    poem_path,
 )
 from tests.mixins import PoemFileServerMixin, ServerEndToEndMixin
 
@@ -66,23 +66,25 @@ class ReadPoemTests(SynchronousTestCase):
         """A poem is read as the file's exact bytes, UTF-8 left alone."""
         read = load_script(SCRIPT).read_poem
 
-        self.assertEqual(read(ROOT / poem("alla-sera.txt")), read_poem("alla-sera.txt"))
+        self.assertEqual(
+            read(ROOT / poem_path("alla-sera.txt")), poem_bytes("alla-sera.txt")
+        )
 
 
 class FastPoetryEndToEndTests(ServerEndToEndMixin, ScriptTestCase):
     """The real script, started as a learner would start it."""
 
     SCRIPT = SCRIPT
-    ARGS = (poem("alla-sera.txt"),)
-    STARTUP = f"Serving {poem('alla-sera.txt')}"
+    ARGS = (poem_path("alla-sera.txt"),)
+    STARTUP = f"Serving {poem_path('alla-sera.txt')}"
     REQUEST = b""
-    ANSWER = read_poem("alla-sera.txt")
+    ANSWER = poem_bytes("alla-sera.txt")
 
     @defer.inlineCallbacks
     def test_manyClientsAtOnce(self):
         """Fifty clients connecting together all get the whole poem."""
-        server = yield self.start_server(SCRIPT, poem("ecstasy.txt"))
+        server = yield self.start_server(SCRIPT, poem_path("ecstasy.txt"))
 
         poems = yield defer.gatherResults([fetch(server.port) for _ in range(50)])
 
-        self.assertEqual(set(poems), {read_poem("ecstasy.txt")})
+        self.assertEqual(set(poems), {poem_bytes("ecstasy.txt")})

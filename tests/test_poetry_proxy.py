@@ -21,7 +21,7 @@ from tests.helpers import (
     free_port,
     listen,
     load_script,
-    read_poem,
+    poem_bytes,
     receive,
     serve_poem,
 )
@@ -31,7 +31,7 @@ PROXY_1 = "twisted-server-1/poetry-proxy.py"
 PROXY_2 = "twisted-server-2/poetry-proxy.py"
 WAITERS = "twisted-server-2/poetry-proxy-waiters.py"
 ADDR = IPv4Address("TCP", "127.0.0.1", 12345)
-POEM = read_poem("fascination.txt")
+POEM = poem_bytes("fascination.txt")
 
 
 class FakeService:

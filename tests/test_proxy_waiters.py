@@ -13,12 +13,12 @@ from tests.helpers import (
     ScriptTestCase,
     free_port,
     load_script,
-    read_poem,
+    poem_bytes,
     receive,
 )
 
 SCRIPT = "twisted-server-2/poetry-proxy-waiters.py"
-POEM = read_poem("fascination.txt")
+POEM = poem_bytes("fascination.txt")
 
 
 class HeldUpstream:

@@ -14,10 +14,10 @@ from twisted.trial.unittest import TestCase
 
 from tests.helpers import (
     ConnectionCounter,
-    connect_and_abort,
     fetch,
+    first_bytes_then_reset,
     load_script,
-    read_poem,
+    poem_bytes,
 )
 
 # Far larger than the socket buffers on both sides, so the server is still
@@ -72,7 +72,7 @@ class FastPoetryLargePoemTests(ReliabilityMixin, TestCase):
     @defer.inlineCallbacks
     def test_clientGoneMidSend(self):
         """A client that resets mid-poem is dropped; a client after it gets every byte."""
-        first = yield connect_and_abort(self.port)
+        first = yield first_bytes_then_reset(self.port)
         whole = yield fetch(self.port)
 
         self.assertTrue(LARGE_POEM.startswith(first))
@@ -83,7 +83,7 @@ class FastPoetryLargePoemTests(ReliabilityMixin, TestCase):
     def test_othersServedMeanwhile(self):
         """While several clients hang up mid-poem, the others are served in full."""
         results = yield defer.gatherResults(
-            [connect_and_abort(self.port) for _ in range(3)]
+            [first_bytes_then_reset(self.port) for _ in range(3)]
             + [fetch(self.port) for _ in range(3)]
         )
 
@@ -92,9 +92,9 @@ class FastPoetryLargePoemTests(ReliabilityMixin, TestCase):
     @defer.inlineCallbacks
     def test_nothingLeftBehind(self):
         """Once every client is gone, no server transport is open or held by the reactor."""
-        yield connect_and_abort(self.port)
+        yield first_bytes_then_reset(self.port)
         yield fetch(self.port)
-        yield connect_and_abort(self.port)
+        yield first_bytes_then_reset(self.port)
 
         yield self.counter.whenAllClosed()
 
@@ -104,7 +104,7 @@ class FastPoetryLargePoemTests(ReliabilityMixin, TestCase):
     @defer.inlineCallbacks
     def test_protocolIsReleased(self):
         """The protocol of a client that left mid-poem can be garbage-collected."""
-        yield connect_and_abort(self.port)
+        yield first_bytes_then_reset(self.port)
         yield self.counter.whenAllClosed()
 
         gc.collect()
@@ -120,7 +120,7 @@ class SlowPoetryDisconnectTests(ReliabilityMixin, TestCase):
 
     def setUp(self):
         slowpoetry = load_script("twisted-server-1/slowpoetry.py")
-        self.poem = read_poem("ecstasy.txt")
+        self.poem = poem_bytes("ecstasy.txt")
         self.clock = task.Clock()
         clock = self.clock
 
@@ -156,7 +156,7 @@ class SlowPoetryDisconnectTests(ReliabilityMixin, TestCase):
     @defer.inlineCallbacks
     def test_clientGoneMidPoem(self):
         """A client that resets after the first piece leaves no delayed call behind."""
-        first = yield connect_and_abort(self.port)
+        first = yield first_bytes_then_reset(self.port)
         yield self.counter.whenAllClosed()
 
         self.assertEqual(first, self.poem[:100])
@@ -166,7 +166,7 @@ class SlowPoetryDisconnectTests(ReliabilityMixin, TestCase):
     @defer.inlineCallbacks
     def test_othersStillServed(self):
         """After one client leaves mid-poem, the next gets the whole poem, then nothing is left."""
-        yield connect_and_abort(self.port)
+        yield first_bytes_then_reset(self.port)
 
         whole = yield self.fetch_advancing_clock()
         yield self.counter.whenAllClosed()

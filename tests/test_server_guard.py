@@ -23,8 +23,8 @@ from tests.helpers import (
     capture_log,
     connect_receiver,
     load_script,
-    poem,
-    read_poem,
+    poem_bytes,
+    poem_path,
     receive,
 )
 
@@ -288,9 +288,11 @@ class BigPoemServerTests(ScriptTestCase):
     @defer.inlineCallbacks
     def test_halfClose(self):
         """A client that shuts down its side at once still gets the whole poem."""
-        server = yield self.start_server(FASTPOETRY, "--port", "0", poem("ecstasy.txt"))
+        server = yield self.start_server(
+            FASTPOETRY, "--port", "0", poem_path("ecstasy.txt")
+        )
 
         received, clean = yield receive(server.port, half_close=True)
 
-        self.assertEqual(received, read_poem("ecstasy.txt"))
+        self.assertEqual(received, poem_bytes("ecstasy.txt"))
         self.assertTrue(clean)

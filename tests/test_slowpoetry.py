@@ -7,11 +7,11 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import (
     ScriptTestCase,
-    connect_and_abort,
     connect_protocol,
+    first_bytes_then_reset,
     load_script,
-    poem,
-    read_poem,
+    poem_bytes,
+    poem_path,
 )
 from tests.mixins import PoemFileServerMixin, ServerEndToEndMixin
 
@@ -138,21 +138,21 @@ class SlowPoetryEndToEndTests(ServerEndToEndMixin, ScriptTestCase):
     """The real script: pieces, half-close, and a client that leaves."""
 
     SCRIPT = SCRIPT
-    ARGS = ("--num-bytes", "300", "--delay", "0.01", poem("alla-sera.txt"))
-    STARTUP = f"Serving {poem('alla-sera.txt')}"
+    ARGS = ("--num-bytes", "300", "--delay", "0.01", poem_path("alla-sera.txt"))
+    STARTUP = f"Serving {poem_path('alla-sera.txt')}"
     REQUEST = b""
-    ANSWER = read_poem("alla-sera.txt")
+    ANSWER = poem_bytes("alla-sera.txt")
 
     @defer.inlineCallbacks
     def test_clientThatLeavesIsLogged(self):
         """A client that hangs up mid-poem is logged, and the next client is served."""
         server = yield self.start_server(
-            SCRIPT, "--num-bytes", "10", "--delay", "60", poem("science.txt")
+            SCRIPT, "--num-bytes", "10", "--delay", "60", poem_path("science.txt")
         )
 
-        first = yield connect_and_abort(server.port)
+        first = yield first_bytes_then_reset(server.port)
         yield server.wait_for(rb"lost after 10 of \d+ bytes; stopped sending")
-        second = yield connect_and_abort(server.port)
+        second = yield first_bytes_then_reset(server.port)
 
-        self.assertEqual(first, read_poem("science.txt")[:10])
+        self.assertEqual(first, poem_bytes("science.txt")[:10])
         self.assertEqual(second, first)

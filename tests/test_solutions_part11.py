@@ -31,8 +31,8 @@ from tests.helpers import (
     fetch,
     listen,
     load_script,
-    poem,
-    read_poem,
+    poem_bytes,
+    poem_path,
 )
 from tests.mixins import PoemFileServerMixin
 
@@ -107,7 +107,7 @@ def reset_after_first_bytes(port):
 
 def big_poem(size):
     """`size` bytes or so of UTF-8 verse, non-ASCII letters included."""
-    verse = read_poem("alla-sera.txt")
+    verse = poem_bytes("alla-sera.txt")
     return verse * (size // len(verse) + 1)
 
 
@@ -464,7 +464,7 @@ class PoemUnderLoadMixin:
     def test_servingLine(self):
         """One line on stdout, naming the address the server really listens on."""
         server = yield self.start_server(
-            self.SCRIPT, "--port", "0", poem("science.txt")
+            self.SCRIPT, "--port", "0", poem_path("science.txt")
         )
 
         self.assertEqual(
@@ -612,7 +612,7 @@ class SharedReactorTests(unittest.TestCase):
 
     def setUp(self):
         fastpoetry = load_script(FASTPOETRY)
-        self.poem = read_poem("science.txt")
+        self.poem = poem_bytes("science.txt")
         self.poetry_port = listen(self, fastpoetry.PoetryFactory(self.poem))
 
     def test_listeningPortIsOneMoreReader(self):

@@ -26,9 +26,9 @@ from tests.helpers import (
     listen,
     listen_silent,
     load_script,
-    lowered,
+    lowered_text,
     netstring,
-    poem,
+    poem_path,
     serve_transforms,
 )
 from tools import launch
@@ -274,21 +274,23 @@ class SyncTransformClientScriptTests(ScriptTestCase):
         port = yield serve_transforms(self)
 
         proc = yield self.run_shell(
-            CLIENT, "--xform", "cummingsify", port, stdin=poem("alla-sera.txt")
+            CLIENT, "--xform", "cummingsify", port, stdin=poem_path("alla-sera.txt")
         )
 
         self.assertEqual((proc.exit_code, proc.stderr), (0, ""))
-        self.assertEqual(proc.stdout, lowered("alla-sera.txt"))
+        self.assertEqual(proc.stdout, lowered_text("alla-sera.txt"))
 
     @defer.inlineCallbacks
     def test_poemFileArgument(self):
         """The poem can be named after the address instead; cummingsify is the default."""
         port = yield serve_transforms(self)
 
-        proc = yield self.run_script(CLIENT, f"127.0.0.1:{port}", poem("science.txt"))
+        proc = yield self.run_script(
+            CLIENT, f"127.0.0.1:{port}", poem_path("science.txt")
+        )
 
         self.assertEqual((proc.exit_code, proc.stderr), (0, ""))
-        self.assertEqual(proc.stdout, lowered("science.txt"))
+        self.assertEqual(proc.stdout, lowered_text("science.txt"))
 
     @defer.inlineCallbacks
     def test_unknownTransform(self):
@@ -296,7 +298,7 @@ class SyncTransformClientScriptTests(ScriptTestCase):
         port = yield serve_transforms(self)
 
         proc = yield self.run_script(
-            CLIENT, "--xform", "shakespeare", port, poem("science.txt")
+            CLIENT, "--xform", "shakespeare", port, poem_path("science.txt")
         )
 
         self.assertEqual(proc.exit_code, 1)
@@ -328,7 +330,7 @@ class SyncTransformClientScriptTests(ScriptTestCase):
         """A server that closes without answering: one line, status 1."""
         port = listen(self, protocol.Factory.forProtocol(_HangUp))
 
-        proc = yield self.run_script(CLIENT, port, poem("science.txt"))
+        proc = yield self.run_script(CLIENT, port, poem_path("science.txt"))
 
         self.assertEqual(proc.exit_code, 1)
         self.assertRegex(
@@ -341,7 +343,7 @@ class SyncTransformClientScriptTests(ScriptTestCase):
         silent = listen_silent(self)
 
         proc = yield self.run_script(
-            CLIENT, "--timeout", "0.5", silent.port, poem("science.txt")
+            CLIENT, "--timeout", "0.5", silent.port, poem_path("science.txt")
         )
 
         self.assertEqual(proc.exit_code, 1)
@@ -356,7 +358,7 @@ class SyncTransformClientScriptTests(ScriptTestCase):
         """Nothing listening: one line naming the reason, status 1."""
         port = free_port()
 
-        proc = yield self.run_script(CLIENT, port, poem("science.txt"))
+        proc = yield self.run_script(CLIENT, port, poem_path("science.txt"))
 
         self.assertEqual(proc.exit_code, 1)
         self.assertEqual(
@@ -375,7 +377,7 @@ class SyncTransformClientScriptTests(ScriptTestCase):
             [
                 "prlimit",
                 f"--as={512 * 1024 * 1024}",
-                *launch.python_argv(CLIENT, port, poem("science.txt")),
+                *launch.python_argv(CLIENT, port, poem_path("science.txt")),
             ]
         )
 

@@ -181,6 +181,239 @@ STAGES = [
         "solutions/part-18/deferred-list-nested.py",
         {"d", "d3", "d4", "first", "second"},
     ),
+    # Exercise answers, Parts 11-14 (copies)
+    # Part 11, exercise 4: several poems, each on its own port, in one process.
+    (
+        "twisted-server-1/fastpoetry.py",
+        "solutions/part-11/fastpoetry-many.py",
+        {"main", "main.stop_serving", "parse_args"},
+    ),
+    # Part 12, exercise 2: one more transform, in the service and the factory.
+    (
+        "twisted-server-1/transformedpoetry.py",
+        "solutions/part-12/transformedpoetry-more.py",
+        {
+            # Its messages name the answer, not the stage.
+            "main",
+            "TransformFactory",
+            "TransformFactory.xform_mirror",
+            "TransformService",
+            "TransformService.mirror",
+        },
+    ),
+    # Part 12, exercise 3: a second protocol on a second port, one service.
+    (
+        "twisted-server-1/transformedpoetry.py",
+        "solutions/part-12/transformedpoetry-two-protocols.py",
+        {
+            IMPORTS,
+            "LineTransformFactory",
+            "LineTransformProtocol",
+            "main",
+            "main.stop_serving",
+            "parse_args",
+        },
+    ),
+    # Part 12, exercise 4: a service whose transforms return Deferreds.
+    (
+        "twisted-server-1/transformedpoetry.py",
+        "solutions/part-12/transformedpoetry-async.py",
+        {
+            "TransformFactory",
+            "TransformFactory.transform",
+            "TransformProtocol",
+            "TransformProtocol.connectionLost",
+            "TransformProtocol.sendPoem",
+            "TransformProtocol.xformRequestReceived",
+            "TransformService",
+            "TransformService.cummingsify",
+            "main",
+            "parse_args",
+        },
+    ),
+    # Part 12, exercise 6: the poem sent as a netstring...
+    (
+        "twisted-server-1/fastpoetry.py",
+        "solutions/part-12/netstring-poetry-server.py",
+        {
+            IMPORTS,
+            "PoetryProtocol",
+            "PoetryProtocol.connectionMade",
+            "PoetryProtocol.stringReceived",
+            "main",
+        },
+    ),
+    # ... and received as one: a clean close before it is whole fails the poem.
+    (
+        "twisted-client-4/get-poetry.py",
+        "solutions/part-12/netstring-poetry-client.py",
+        {
+            IMPORTS,
+            "PoetryClientFactory",
+            "PoetryClientFactory.clientConnectionLost",
+            "PoetryProtocol",
+            "PoetryProtocol.connectionLost",
+            "PoetryProtocol.connectionMade",
+            "PoetryProtocol.dataReceived",
+            "PoetryProtocol.stringReceived",
+        },
+    ),
+    # Part 13, exercise 1: the transformation asked for by name.
+    (
+        "twisted-client-6/get-poetry.py",
+        "solutions/part-13/get-poetry-xform.py",
+        {
+            "parse_args",
+            "poetry_main",
+            "poetry_main.try_to_cummingsify",
+            "poetry_main.try_to_transform",
+        },
+    ),
+    # Part 13, exercise 2: no transformation server, no transformation.
+    (
+        "twisted-client-6/get-poetry.py",
+        "solutions/part-13/get-poetry-optional-xform.py",
+        {"parse_args", "poetry_main"},
+    ),
+    # Part 13, exercise 3: the factory makes the Deferred it fires.
+    (
+        "twisted-client-6/get-poetry.py",
+        "solutions/part-13/get-poetry-you-fire-it.py",
+        {"PoetryClientFactory", "PoetryClientFactory.__init__", "get_poetry"},
+    ),
+    # Part 14, exercise 2: a cached poem older than --max-age is fetched again.
+    (
+        "twisted-server-2/poetry-proxy.py",
+        "solutions/part-14/poetry-proxy-expiring.py",
+        {
+            "ProxyService",
+            "ProxyService.get_poem",
+            "ProxyService.now",
+            "ProxyService.set_poem",
+            "main",
+            "parse_args",
+        },
+    ),
+    # Part 14, exercise 4: transformations too, done by an external server.
+    (
+        "twisted-server-2/poetry-proxy.py",
+        "solutions/part-14/poetry-transform-proxy.py",
+        {
+            IMPORTS,
+            "ProxyService",
+            "ProxyService.cummingsify",
+            "TransformClientFactory",
+            "TransformClientProtocol",
+            "TransformFactory",
+            "TransformProtocol",
+            "TransformProxy",
+            "main",
+            "main.address",
+            "main.stop_serving",
+            "parse_args",
+        },
+    ),
+    # Exercise answers, Parts 15-18 (copies)
+    # Part 16, exercise 1: the tac file with a second poem, each poem's
+    # services under a MultiService of their own.
+    (
+        "twisted-server-3/fastpoetry.py",
+        "solutions/part-16/fastpoetry-two-poems.py",
+        {
+            MAIN_GUARD,
+            "first_poem",
+            "second_factory",
+            "second_poem",
+            "second_poetry_file",
+            "second_poetry_service",
+            "second_port",
+            "second_tcp_service",
+        },
+    ),
+    # Part 16, exercise 2: proxy 2.0 as a tac file: ProxyService becomes a
+    # Service, the command line gives way to a configuration block.
+    (
+        "twisted-server-2/poetry-proxy.py",
+        "solutions/part-16/poetry-proxy.py",
+        {
+            IMPORTS,
+            MAIN_GUARD,
+            "CutOnStop",
+            "ProxyService",
+            "application",
+            "backlog",
+            "check_can_listen",
+            "factory",
+            "iface",
+            "main",
+            "max_poem_size",
+            "parse_address",
+            "parse_args",
+            "port",
+            "proxy_service",
+            "server_host",
+            "server_port",
+            "tcp_service",
+            "timeout",
+            "top_service",
+            "upstream_timeout",
+        },
+    ),
+    # Part 16, exercise 3: the plugin with an optional second poem and port.
+    (
+        "twisted/plugins/fastpoetry_plugin.py",
+        "solutions/part-16/twisted/plugins/fastpoetry2_plugin.py",
+        {
+            "Options",
+            "Options.postOptions",
+            "PoetryServiceMaker",
+            "PoetryServiceMaker.makePoemService",
+            "PoetryServiceMaker.makeService",
+        },
+    ),
+    # Part 16, exercise 4: proxy 2.0 as a twistd plugin.
+    (
+        "twisted-server-2/poetry-proxy.py",
+        "twisted/plugins/poetryproxy_plugin.py",
+        {
+            IMPORTS,
+            MAIN_GUARD,
+            "CutOnStop",
+            "Options",
+            "ProxyService",
+            "ProxyServiceMaker",
+            "check_can_listen",
+            "main",
+            "parse_args",
+            "service_maker",
+        },
+    ),
+    # Part 17, exercise 5: got_poem becomes the generator's last step.
+    (
+        "twisted-client-7/get-poetry.py",
+        "solutions/part-17/got-poem-inside.py",
+        {
+            "poetry_main",
+            "poetry_main.get_transformed_poem",
+            "poetry_main.got_poem",
+        },
+    ),
+    # Part 17, exercise 6: poem_done moves into the generator too, in a finally.
+    (
+        "solutions/part-17/got-poem-inside.py",
+        "solutions/part-17/poem-done-inside.py",
+        {
+            "poetry_main",
+            "poetry_main.get_transformed_poem",
+            "poetry_main.poem_done",
+        },
+    ),
+    # Part 18, exercise 4: the poems printed from the DeferredList's result.
+    (
+        "twisted-client-8/get-poetry.py",
+        "solutions/part-18/print-when-all-done.py",
+        {"poetry_main"},
+    ),
 ]
 
 
@@ -233,6 +466,96 @@ COPIES = [
         ],
         ["MAX_POEM_SIZE", "read_poem"],
     ),
+]
+
+# Exercise answers, Parts 11-14 (copies): the robustness they carry is the
+# stages', and so are the lesson's classes that one answer takes from
+# another stage than the one it copies.
+ANSWER_POEM_SERVERS = [
+    "solutions/part-11/fastpoetry-many.py",
+    "solutions/part-12/netstring-poetry-server.py",
+]
+ANSWER_PROXIES = [
+    "solutions/part-14/poetry-proxy-expiring.py",
+    "solutions/part-14/poetry-transform-proxy.py",
+]
+ANSWER_SERVERS = (
+    ANSWER_POEM_SERVERS
+    + [
+        "solutions/part-12/transformedpoetry-more.py",
+        "solutions/part-12/transformedpoetry-two-protocols.py",
+        "solutions/part-12/transformedpoetry-async.py",
+    ]
+    + ANSWER_PROXIES
+)
+ANSWER_CLIENTS = [
+    "solutions/part-12/netstring-poetry-client.py",
+    "solutions/part-13/get-poetry-xform.py",
+    "solutions/part-13/get-poetry-optional-xform.py",
+    "solutions/part-13/get-poetry-you-fire-it.py",
+]
+COPIES += [
+    (SERVERS[:1] + ANSWER_SERVERS, ["GuardedConnection", "ServerGuard"]),
+    (SERVERS[:1] + ANSWER_POEM_SERVERS, ["MAX_POEM_SIZE", "read_poem"]),
+    (
+        CLIENTS[:1] + ANSWER_CLIENTS + ANSWER_PROXIES,
+        ["DownloadFailed", "GuardedDownload", "parse_address"],
+    ),
+    (CLIENTS[:1] + ANSWER_CLIENTS, ["DownloadGuard"]),
+    (SERVERS[5:6] + ANSWER_PROXIES, ["DownloadGuard"]),
+    # The transformation client of client 6 in the transformation proxy, and
+    # the protocol of the asynchronous transformation server behind it.
+    (
+        [
+            "twisted-client-6/get-poetry.py",
+            "solutions/part-14/poetry-transform-proxy.py",
+        ],
+        ["TransformClientProtocol", "TransformClientFactory", "TransformProxy"],
+    ),
+    (
+        [
+            "solutions/part-12/transformedpoetry-async.py",
+            "solutions/part-14/poetry-transform-proxy.py",
+        ],
+        ["TransformProtocol"],
+    ),
+]
+
+# Exercise answers, Parts 15-18 (copies): each with the stage it was copied
+# from, so that a copy is checked against the original.
+PART_16_POEM_SERVERS = [
+    "solutions/part-16/fastpoetry-two-poems.py",
+    "solutions/part-16/twisted/plugins/fastpoetry2_plugin.py",
+]
+PART_16_PROXIES = [
+    "solutions/part-16/poetry-proxy.py",
+    "twisted/plugins/poetryproxy_plugin.py",
+]
+PARTS_17_18_CLIENTS = [
+    "solutions/part-17/got-poem-inside.py",
+    "solutions/part-17/poem-done-inside.py",
+    "solutions/part-18/print-when-all-done.py",
+]
+COPIES += [
+    (
+        SERVERS[:1] + PART_16_POEM_SERVERS + PART_16_PROXIES,
+        ["GuardedConnection", "ServerGuard"],
+    ),
+    (POEM_SERVERS[:1] + PART_16_POEM_SERVERS, ["MAX_POEM_SIZE", "read_poem"]),
+    (SERVERS[3:4] + PART_16_POEM_SERVERS, ["check_settings"]),
+    (
+        SERVERS[3:4] + PART_16_POEM_SERVERS + PART_16_PROXIES,
+        ["check_can_listen", "CutOnStop"],
+    ),
+    (
+        SERVERS[6:7] + PART_16_PROXIES,
+        ["DownloadFailed", "GuardedDownload", "DownloadGuard"],
+    ),
+    (
+        CLIENTS[:1] + PARTS_17_18_CLIENTS,
+        ["DownloadFailed", "GuardedDownload", "DownloadGuard"],
+    ),
+    (CLIENTS[:1] + PARTS_17_18_CLIENTS + PART_16_PROXIES[1:], ["parse_address"]),
 ]
 
 

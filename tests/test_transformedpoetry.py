@@ -11,7 +11,8 @@ from tests.helpers import (
     free_port,
     load_script,
     netstring,
-    read_poem,
+    path_with_python_only,
+    poem_bytes,
 )
 from tests.mixins import ServerCommandLineMixin, ServerEndToEndMixin
 from tools import launch
@@ -126,7 +127,7 @@ class TransformProtocolTests(SynchronousTestCase):
     def test_utf8RoundTrip(self):
         """A UTF-8 poem comes back lower-cased and still UTF-8."""
         proto, transport = self.connect()
-        poem = read_poem("alla-sera.txt")
+        poem = poem_bytes("alla-sera.txt")
 
         proto.dataReceived(netstring(b"cummingsify." + poem))
 
@@ -226,8 +227,8 @@ class TransformEndToEndTests(ServerEndToEndMixin, ScriptTestCase):
 
     SCRIPT = SCRIPT
     STARTUP = "Serving transforms"
-    REQUEST = netstring(b"cummingsify." + read_poem("alla-sera.txt"))
-    ANSWER = netstring(read_poem("alla-sera.txt").decode("utf-8").lower().encode())
+    REQUEST = netstring(b"cummingsify." + poem_bytes("alla-sera.txt"))
+    ANSWER = netstring(poem_bytes("alla-sera.txt").decode("utf-8").lower().encode())
 
 
 class TransformTestScriptTests(ScriptTestCase):
@@ -237,7 +238,7 @@ class TransformTestScriptTests(ScriptTestCase):
     def test_printsTheAnswer(self):
         """transform-test prints the netstring the tutorial shows."""
         server = yield self.start_server(SCRIPT)
-        no_netcat = self.path_with_python_only()
+        no_netcat = path_with_python_only(self)
 
         result = yield launch.spawn(
             [launch.script("twisted-server-1/transform-test"), str(server.port)],
@@ -251,7 +252,7 @@ class TransformTestScriptTests(ScriptTestCase):
     @defer.inlineCallbacks
     def test_serverDown(self):
         """With nothing listening, transform-test says so and fails."""
-        no_netcat = self.path_with_python_only()
+        no_netcat = path_with_python_only(self)
 
         result = yield launch.spawn(
             [launch.script("twisted-server-1/transform-test"), str(free_port())],
@@ -268,13 +269,3 @@ class TransformTestScriptTests(ScriptTestCase):
 
         self.assertEqual(result.exit_code, 2)
         self.assertIn("usage:", result.stderr)
-
-    def path_with_python_only(self):
-        """A PATH holding python3 and nothing else, so netcat cannot be found."""
-        import os
-        import sys
-
-        bin_dir = os.path.abspath(self.mktemp())
-        os.makedirs(bin_dir)
-        os.symlink(sys.executable, os.path.join(bin_dir, "python3"))
-        return bin_dir

@@ -37,14 +37,16 @@ from tests.helpers import (
     connect_receiver,
     fetch,
     listen,
-    poem,
-    read_poem,
+    poem_bytes,
+    poem_path,
+    tac_copy,
+    without_plugin_caches,
 )
 from tools import launch
 
 TAC = "twisted-server-3/fastpoetry.py"
 DROPIN_CACHE = ROOT / "twisted" / "plugins" / "dropin.cache"
-ECSTASY = read_poem("ecstasy.txt")
+ECSTASY = poem_bytes("ecstasy.txt")
 
 # The lines twistd logs as it stops, in this order, from the signal handler
 # to app.py's last message.
@@ -103,11 +105,7 @@ class TwistdTestCase(ScriptTestCase):
     def setUp(self):
         # Start every test without dropin.cache (the first-run case, which is
         # when twistd imports the plugin), and put back whatever was there.
-        if DROPIN_CACHE.exists():
-            saved = Path(self.mktemp()).resolve()
-            shutil.move(DROPIN_CACHE, saved)
-            self.addCleanup(shutil.move, saved, DROPIN_CACHE)
-        self.addCleanup(DROPIN_CACHE.unlink, missing_ok=True)
+        without_plugin_caches(self, DROPIN_CACHE)
 
         self.dir = Path(self.mktemp()).resolve()
         self.dir.mkdir()
@@ -126,7 +124,7 @@ class TwistdTestCase(ScriptTestCase):
 
     def start_plugin(self, *args):
         return self.start_twistd(
-            "fastpoetry", "--port", "0", "--poem", poem("ecstasy.txt"), *args
+            "fastpoetry", "--port", "0", "--poem", poem_path("ecstasy.txt"), *args
         )
 
     @defer.inlineCallbacks
@@ -194,23 +192,6 @@ class TwistdTestCase(ScriptTestCase):
 # -- the tac file -------------------------------------------------------------
 
 
-def tac_copy(testcase, directory, **settings):
-    """A copy of the tac file with some configuration lines rewritten.
-
-    The tutorial's file keeps port 10000; the copy takes port 0, so the suite
-    does not depend on 10000 being free.
-    """
-    text = (ROOT / TAC).read_text(encoding="utf-8")
-    for name, value in {"port": 0, **settings}.items():
-        text, count = re.subn(
-            rf"^{name} = .*$", f"{name} = {value!r}", text, flags=re.M
-        )
-        testcase.assertEqual(count, 1, f"no single '{name} = ...' line in {TAC}")
-    copy = Path(directory) / "fastpoetry.py"
-    copy.write_text(text, encoding="utf-8")
-    return copy
-
-
 class TacServiceTests(unittest.SynchronousTestCase):
     """The tac file's classes and service tree, built in this process."""
 
@@ -222,13 +203,11 @@ class TacServiceTests(unittest.SynchronousTestCase):
 
         self.tac = tac
         self.poem_path = self.mktemp()
-        Path(self.poem_path).write_bytes(read_poem("alla-sera.txt"))
+        Path(self.poem_path).write_bytes(poem_bytes("alla-sera.txt"))
 
     def load(self):
         """The application a twistd run from the repository root would load."""
-        directory = Path(self.mktemp()).resolve()
-        directory.mkdir()
-        copy = tac_copy(self, directory)
+        copy = tac_copy(self, TAC, port=0)
         # Its poem path is relative, as in the text: load it from the root.
         self.addCleanup(os.chdir, os.getcwd())
         os.chdir(ROOT)
@@ -268,7 +247,7 @@ class TacServiceTests(unittest.SynchronousTestCase):
         self.addCleanup(poetry_service.stopService)
 
         self.assertTrue(poetry_service.running)
-        self.assertEqual(poetry_service.poem, read_poem("alla-sera.txt"))
+        self.assertEqual(poetry_service.poem, poem_bytes("alla-sera.txt"))
 
     def test_protocolSendsPoemFromService(self):
         """A connection gets the service's poem, UTF-8 bytes intact, then closes."""
@@ -282,7 +261,7 @@ class TacServiceTests(unittest.SynchronousTestCase):
             transport
         )
 
-        self.assertEqual(transport.value(), read_poem("alla-sera.txt"))
+        self.assertEqual(transport.value(), poem_bytes("alla-sera.txt"))
         self.assertTrue(transport.disconnecting)
 
     def test_checkSettings(self):
@@ -315,7 +294,7 @@ class TacScriptTests(TwistdTestCase):
     """The tac file run with python, and served for real by twistd."""
 
     def tac_copy(self, **settings):
-        return tac_copy(self, self.dir, **settings)
+        return tac_copy(self, TAC, **{"port": 0, **settings})
 
     @defer.inlineCallbacks
     def test_pythonDoesNothing(self):
@@ -574,7 +553,7 @@ class PluginScriptTests(TwistdTestCase):
     def test_daemon(self):
         """As a daemon the plugin logs to --logfile and stops on SIGTERM to its pid."""
         pid = yield self.run_daemon(
-            "fastpoetry", "--port", "0", "--poem", poem("ecstasy.txt")
+            "fastpoetry", "--port", "0", "--poem", poem_path("ecstasy.txt")
         )
 
         received = yield fetch(self.daemon_port())
@@ -586,11 +565,20 @@ class PluginScriptTests(TwistdTestCase):
 
     @defer.inlineCallbacks
     def test_pollReactorWithoutDropinCache(self):
-        """`twistd -r poll fastpoetry` works when the plugin scan has to import it."""
-        self.assertFalse(DROPIN_CACHE.exists())
+        """`twistd -r poll fastpoetry` works when the plugin scan has to import it.
 
+        setUp removed dropin.cache, so twistd imports the plugin to scan it
+        (unless a twistd in another trial worker has just written a new one:
+        test_importLeavesReactorAlone shows the import alone is harmless).
+        """
         server = yield self.start_twistd(
-            "-r", "poll", "fastpoetry", "--port", "0", "--poem", poem("ecstasy.txt")
+            "-r",
+            "poll",
+            "fastpoetry",
+            "--port",
+            "0",
+            "--poem",
+            poem_path("ecstasy.txt"),
         )
         received = yield fetch(server.port)
 
@@ -663,7 +651,7 @@ class PluginScriptTests(TwistdTestCase):
             "--port",
             busy,
             "--poem",
-            poem("ecstasy.txt"),
+            poem_path("ecstasy.txt"),
         )
 
     @defer.inlineCallbacks
@@ -680,7 +668,7 @@ class PluginScriptTests(TwistdTestCase):
             "--port",
             "0",
             "--poem",
-            poem("ecstasy.txt"),
+            poem_path("ecstasy.txt"),
         )
 
         self.assertEqual(

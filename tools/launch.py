@@ -39,7 +39,7 @@ def script(path):
     return str(ROOT / path)
 
 
-def poem(name):
+def poem_path(name):
     """The path of a poem in poetry/, as the tutorial names it on the command line."""
     return f"poetry/{name}"
 

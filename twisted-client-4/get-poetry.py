@@ -66,13 +66,13 @@ def parse_args():
         type=float,
         default=DownloadGuard.timeout,
         help="seconds without a byte from a server before giving up on it"
-        f" (default: {DownloadGuard.timeout:g})",
+        " (default: %(default)g)",
     )
     parser.add_argument(
         "--max-poem-size",
         type=int,
         default=DownloadGuard.max_size,
-        help=f"the largest poem accepted, in bytes (default: {DownloadGuard.max_size})",
+        help="the largest poem accepted, in bytes (default: %(default)s)",
     )
     args = parser.parse_args()
     if not args.addresses:

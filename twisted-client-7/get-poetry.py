@@ -70,13 +70,13 @@ def parse_args():
         type=float,
         default=DownloadGuard.timeout,
         help="seconds without a byte from a server (poetry or transformation)"
-        f" before giving up on it (default: {DownloadGuard.timeout:g})",
+        " before giving up on it (default: %(default)g)",
     )
     parser.add_argument(
         "--max-poem-size",
         type=int,
         default=DownloadGuard.max_size,
-        help=f"the largest poem accepted, in bytes (default: {DownloadGuard.max_size})",
+        help="the largest poem accepted, in bytes (default: %(default)s)",
     )
     args = parser.parse_args()
     if not args.addresses:

@@ -100,22 +100,22 @@ def parse_args():
     parser.add_argument(
         "--timeout",
         type=float,
-        default=ServerGuard.timeout,
+        default=60.0,
         help="seconds a client may go without the proxy sending it anything"
-        f" new before it is reset; 0: never (default: {ServerGuard.timeout:g})",
+        " new before it is reset; 0: never (default: %(default)g)",
     )
     parser.add_argument(
         "--upstream-timeout",
         type=float,
         default=DownloadGuard.timeout,
         help="seconds without a byte from the poetry server before a fetch is"
-        f" given up (default: {DownloadGuard.timeout:g})",
+        " given up (default: %(default)g)",
     )
     parser.add_argument(
         "--max-poem-size",
         type=int,
         default=DownloadGuard.max_size,
-        help=f"the largest poem fetched, in bytes (default: {DownloadGuard.max_size})",
+        help="the largest poem fetched, in bytes (default: %(default)s)",
     )
     args = parser.parse_args()
     if not 0 <= args.port <= 65535:
@@ -277,8 +277,6 @@ class ServerGuard(policies.WrappingFactory):
     """
 
     protocol = GuardedConnection
-    # The default, written here once; a server passes its own setting.
-    timeout = 60.0
     # File descriptors left for the process itself (standard streams, the
     # reactor, the listening socket, log files) out of its limit.
     spare_descriptors = 32

@@ -79,9 +79,9 @@ def parse_args():
     parser.add_argument(
         "--timeout",
         type=float,
-        default=ServerGuard.timeout,
+        default=60.0,
         help="seconds a connection may go without the server sending anything"
-        f" new before it is reset; 0: never (default: {ServerGuard.timeout:g})",
+        " new before it is reset; 0: never (default: %(default)g)",
     )
     # The same two options, and defaults, as the blocking slow server.
     parser.add_argument(
@@ -253,8 +253,6 @@ class ServerGuard(policies.WrappingFactory):
     """
 
     protocol = GuardedConnection
-    # The default, written here once; a server passes its own setting.
-    timeout = 60.0
     # File descriptors left for the process itself (standard streams, the
     # reactor, the listening socket, log files) out of its limit.
     spare_descriptors = 32

@@ -25,6 +25,7 @@ from bench.common import (
     Table,
     Variant,
     cpu_ratio_targets,
+    guard_cost_targets,
     measure_rates,
     no_loss_targets,
     original_rate_target,
@@ -32,11 +33,13 @@ from bench.common import (
     reference_servers,
     summarise,
     twisted_servers,
+    unguarded,
 )
 
 # The scripts measured, one a line; each runs on every reactor of --reactors.
 VARIANTS = [
     Variant("twisted", FASTPOETRY),
+    Variant("modern", "modern/fastpoetry.py"),
 ]
 
 LEVELS = (1, 16, 128, 1024)
@@ -50,7 +53,9 @@ ORIGINAL = (36_500, "asyncio", 29_000)
 
 async def run(ctx):
     poem = (ROOT / POEM_FILE).read_bytes()
-    servers = twisted_servers(VARIANTS, ctx.reactors, POEM_FILE)
+    servers = twisted_servers(
+        [*VARIANTS, unguarded(FASTPOETRY)], ctx.reactors, POEM_FILE
+    )
     servers += reference_servers("poetry", POEM_FILE)
     figures = await ctx.run_servers(
         servers, lambda: measure_rates(ctx, "fastpoetry", servers, LEVELS, poem)
@@ -78,6 +83,7 @@ async def run(ctx):
                 )
             )
     out.targets += cpu_ratio_targets("fastpoetry.py", figures, servers)
+    out.targets += guard_cost_targets("fastpoetry.py", figures)
     return out.extend(await bursts(ctx, poem))
 
 

@@ -8,8 +8,9 @@ loop at concurrency 16, 128 and 1024, every poem checked. The reference is
 bench/reference.py proxy, a single-flight proxy on plain asyncio.
 
 Targets:
-- the single-flight proxy (poetry-proxy-waiters.py): exactly 1 upstream
-  connection for the 50 cold clients, and all 50 served, in every round;
+- each single-flight proxy (poetry-proxy-waiters.py, modern/poetry-proxy.py):
+  exactly 1 upstream connection for the 50 cold clients, and all 50 served,
+  in every round;
 - cached, at concurrency 128 and 1024: no connection lost and max latency
   < 200 ms, for every proxy.
 """
@@ -22,11 +23,13 @@ from bench.common import (
     POEM_FILE,
     ROOT,
     SLOW_DELAY,
+    UNGUARDED,
     Outcome,
     Server,
     Table,
     Target,
     Variant,
+    guard_cost_targets,
     measure_rates,
     no_loss_targets,
     rate_table,
@@ -52,7 +55,15 @@ PROXIES = [
         "twisted-server-2/poetry-proxy-waiters.py",
         single_flight=True,
     ),
+    Proxy("modern proxy 2.1", "modern/poetry-proxy.py", single_flight=True),
 ]
+
+# Proxy 2.0 without its ServerGuard, to show what the guard costs a cached poem.
+UNGUARDED_PROXY = Proxy(
+    f"proxy 2.0, {UNGUARDED}",
+    "bench/unguarded.py",
+    ("twisted-server-2/poetry-proxy.py",),
+)
 
 COLD_CLIENTS = 50
 COLD_SECONDS = 10.0
@@ -103,7 +114,7 @@ async def behind(ctx, slow, poem):
                 }
             )
 
-    servers = proxy_servers(slow.port)
+    servers = [*proxy_servers(slow.port), UNGUARDED_PROXY.server(slow.port)]
 
     async def cached():
         for server in servers:  # fill each cache before the clock starts
@@ -156,4 +167,7 @@ async def behind(ctx, slow, poem):
     for proxy in PROXIES:
         if proxy.label in figures:
             out.targets += no_loss_targets(proxy.label, figures[proxy.label])
+    out.targets += guard_cost_targets(
+        "proxy 2.0, cached", figures, "proxy 2.0", UNGUARDED_PROXY.label
+    )
     return out

@@ -18,6 +18,7 @@ from bench.common import (
     Outcome,
     Variant,
     cpu_ratio_targets,
+    guard_cost_targets,
     measure_rates,
     no_loss_targets,
     original_rate_target,
@@ -25,6 +26,7 @@ from bench.common import (
     reference_servers,
     summarise,
     twisted_servers,
+    unguarded,
 )
 
 TRANSFORM = "twisted-server-1/transformedpoetry.py"
@@ -32,6 +34,7 @@ TRANSFORM = "twisted-server-1/transformedpoetry.py"
 # The scripts measured, one a line; each runs on every reactor of --reactors.
 VARIANTS = [
     Variant("twisted", TRANSFORM),
+    Variant("modern", "modern/transformedpoetry.py"),
 ]
 
 POEM = "poetry/science.txt"
@@ -48,7 +51,7 @@ async def run(ctx):
     poem = (ROOT / POEM).read_bytes()
     request = netstring(b"cummingsify." + poem)
     expect = netstring(poem.decode("utf-8").lower().encode("utf-8"))
-    servers = twisted_servers(VARIANTS, ctx.reactors)
+    servers = twisted_servers([*VARIANTS, unguarded(TRANSFORM)], ctx.reactors)
     servers += reference_servers("transform")
     figures = await ctx.run_servers(
         servers,
@@ -72,4 +75,5 @@ async def run(ctx):
                 )
             )
     out.targets += cpu_ratio_targets("transformedpoetry.py", figures, servers)
+    out.targets += guard_cost_targets("transformedpoetry.py", figures)
     return out

@@ -169,8 +169,6 @@ class ServerGuard(policies.WrappingFactory):
     """
 
     protocol = GuardedConnection
-    # The default, written here once; a server passes its own setting.
-    timeout = 60.0
     # File descriptors left for the process itself (standard streams, the
     # reactor, the listening socket, log files) out of its limit.
     spare_descriptors = 32
@@ -303,7 +301,7 @@ class Options(usage.Options):
         [
             "timeout",
             None,
-            ServerGuard.timeout,
+            60.0,
             "Seconds a connection may go without the server sending anything"
             " new before it is reset; 0: never.",
         ],

@@ -1,0 +1,301 @@
+"""Get Poetry Now! client, Twisted version 4.0, netstrings (Part 12, exercise 6).
+
+Client 4 reading each poem as one netstring, from the poetry server of the
+same exercise. A poem ends when its netstring is whole, not when the
+connection closes: PoetryProtocol is now a NetstringReceiver whose
+stringReceived hands the poem over, and a connection that closes, even
+cleanly, before the netstring is whole fails the poem. Client 4 cannot tell
+such a cut poem from a whole one, and prints it.
+
+Run from the repository root, each server in its own terminal:
+
+    python solutions/part-12/netstring-poetry-server.py --port 10002 poetry/fascination.txt
+    python solutions/part-12/netstring-poetry-server.py --port 10003 poetry/science.txt
+    python solutions/part-12/netstring-poetry-client.py 10002 10003
+
+Write each address as port, host:port or [IPv6 host]:port (the host
+defaults to 127.0.0.1). You should see the two poems, with no framing. A
+poem that does not arrive whole gets one line on stderr, "Poem failed:
+<server>: <what happened>", and the other poems still print; a server that
+closes the connection before the end of the netstring (or that sends no
+netstring at all, like the fast poetry server of Part 11) gets
+
+    Poem failed: 127.0.0.1:10002: Connection closed before a whole netstring arrived.
+
+Also failed, as in client 4: a server that is down, one that sends nothing
+for --timeout seconds, one that resets the connection half-way or closes it
+without sending a byte, or a poem larger than --max-poem-size (counted with
+its framing). The exit status is 0 when every poem arrived, 1 otherwise.
+"""
+
+import argparse
+import errno
+import sys
+
+from twisted.internet import defer, error
+from twisted.internet.protocol import ClientFactory
+from twisted.protocols import policies
+from twisted.protocols.basic import NetstringReceiver
+from twisted.python.failure import Failure
+
+
+def parse_address(text):
+    """Turn "[host:]port" (an IPv6 host in brackets) into (host, port)."""
+    host, _, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        port = int(port)
+    except ValueError:
+        port = 0
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(
+            f"invalid address {text!r} (expected [host:]port)"
+        )
+    return host or "127.0.0.1", port
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "addresses",
+        metavar="[host:]port",
+        nargs="*",
+        type=parse_address,
+        help="the poetry servers to download from",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DownloadGuard.timeout,
+        help="seconds without a byte from a server before giving up on it"
+        " (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--max-poem-size",
+        type=int,
+        default=DownloadGuard.max_size,
+        help="the largest poem accepted, in bytes (default: %(default)s)",
+    )
+    args = parser.parse_args()
+    if not args.addresses:
+        parser.print_help(sys.stderr)
+        parser.exit(2)
+    if args.timeout <= 0:
+        parser.error(f"--timeout must be more than 0, not {args.timeout:g}")
+    if args.max_poem_size < 1:
+        parser.error(f"--max-poem-size must be at least 1, not {args.max_poem_size}")
+    return args
+
+
+# Normally we would import these classes from another module.
+
+
+class PoetryProtocol(NetstringReceiver):
+    # The longest netstring read at all: the download guard's default limit,
+    # which it enforces itself as the bytes come (framing included).
+    MAX_LENGTH = 64 * 1024 * 1024
+
+    def stringReceived(self, poem):
+        # The netstring is whole: that, not the close, ends the poem.
+        self.transport.loseConnection()
+        self.poemReceived(poem)
+
+    def poemReceived(self, poem):
+        self.factory.poem_finished(poem)
+
+
+class PoetryClientFactory(ClientFactory):
+    protocol = PoetryProtocol
+
+    def __init__(self, deferred):
+        self.deferred = deferred
+
+    def poem_finished(self, poem):
+        if self.deferred is not None:
+            # Let go of the Deferred before firing it, so it fires only once.
+            d, self.deferred = self.deferred, None
+            d.callback(poem)
+
+    def clientConnectionFailed(self, connector, reason):
+        if self.deferred is not None:
+            d, self.deferred = self.deferred, None
+            d.errback(reason)
+
+    def clientConnectionLost(self, connector, reason):
+        # A whole netstring has fired the Deferred by now. If it has not, a
+        # clean close means the poem was cut short (or was no netstring).
+        if reason.check(error.ConnectionDone):
+            dest = connector.getDestination()
+            host = f"[{dest.host}]" if ":" in dest.host else dest.host
+            reason = Failure(
+                DownloadFailed(
+                    f"{host}:{dest.port}: Connection closed before a whole"
+                    " netstring arrived."
+                )
+            )
+        self.clientConnectionFailed(connector, reason)
+
+
+def get_poetry(host, port):
+    """Fetch the poem served at host:port.
+
+    Returns a Deferred that fires with the poem (bytes), or fails if the poem
+    cannot be downloaded whole.
+    """
+    d = defer.Deferred()
+    from twisted.internet import reactor
+
+    factory = PoetryClientFactory(d)
+    reactor.connectTCP(host, port, DownloadGuard(factory))
+    return d
+
+
+# Around the lesson: a wrapper for the factory of each download, built on
+# Twisted's protocols.policies, so that the classes above stay the text's.
+
+
+class DownloadFailed(Exception):
+    """A download that did not bring a whole poem; the message says where and why."""
+
+
+class GuardedDownload(policies.TimeoutProtocol):
+    """One download: counts its bytes, and any byte resets the time-out."""
+
+    def dataReceived(self, data):
+        self.factory.received += len(data)
+        if self.factory.received > self.factory.max_size:
+            self.giveUp(f"Poem larger than {self.factory.max_size} bytes.")
+        else:
+            super().dataReceived(data)
+
+    def timeoutFunc(self):
+        self.giveUp(self.factory.timedOut())
+
+    def giveUp(self, problem):
+        self.factory.problem = problem
+        self.transport.abortConnection()
+
+    def logPrefix(self):
+        return self.wrappedProtocol.logPrefix()
+
+
+class DownloadGuard(policies.TimeoutFactory):
+    """Wraps the factory of one download.
+
+    Gives up on a server that sends nothing for `timeout` seconds, connecting
+    included, and on a poem of more than `max_size` bytes, by resetting the
+    connection. Every failure reaches the wrapped factory as a DownloadFailed
+    that names the server and says what happened.
+    """
+
+    protocol = GuardedDownload
+    # Each default is written here once; poetry_main sets them from the
+    # command line.
+    timeout = 60.0
+    max_size = 64 * 1024 * 1024
+    # No "Starting factory" log lines for every download.
+    noisy = False
+
+    def __init__(self, factory):
+        super().__init__(factory, self.timeout)
+        # One download per factory: no "Starting factory" lines for each.
+        factory.noisy = False
+        self.received = 0
+        self.problem = None
+
+    def timedOut(self):
+        return f"Timed out after {self.timeoutPeriod:g} s."
+
+    def startedConnecting(self, connector):
+        self.connector = connector
+        dest = connector.getDestination()
+        host = f"[{dest.host}]" if ":" in dest.host else dest.host
+        self.server = f"{host}:{dest.port}"
+        self.connecting = self.callLater(self.timeoutPeriod, self.connectTimedOut)
+        super().startedConnecting(connector)
+
+    def connectTimedOut(self):
+        self.problem = self.timedOut()
+        self.connector.stopConnecting()
+
+    def buildProtocol(self, addr):
+        self.connecting.cancel()
+        return super().buildProtocol(addr)
+
+    def clientConnectionFailed(self, connector, reason):
+        if self.connecting.active():
+            self.connecting.cancel()
+        super().clientConnectionFailed(connector, self.explain(reason))
+
+    def clientConnectionLost(self, connector, reason):
+        super().clientConnectionLost(connector, self.explain(reason))
+
+    def resetAtConnect(self, reason):
+        # A reset can beat the end of connecting; Twisted then reports it as
+        # a ConnectError, ECONNRESET.
+        return getattr(reason.value, "osError", None) == errno.ECONNRESET
+
+    def explain(self, reason):
+        if self.problem is None and reason.check(error.ConnectionDone):
+            if self.received:
+                return reason  # a clean close after a poem: nothing went wrong
+            what = "Connection closed before any poem arrived."
+        elif self.problem is not None:
+            what = self.problem
+        elif reason.check(error.ConnectionLost) or self.resetAtConnect(reason):
+            from twisted.internet import reactor
+
+            # When the reactor stops (Ctrl-C), it closes every connection.
+            how = "Connection broke" if reactor.running else "Interrupted"
+            when = f"after {self.received} bytes" if self.received else "at once"
+            what = f"{how} {when}."
+        else:
+            what = reason.getErrorMessage()
+        return Failure(DownloadFailed(f"{self.server}: {what}"))
+
+
+def poetry_main():
+    args = parse_args()
+    addresses = args.addresses
+
+    DownloadGuard.timeout = args.timeout
+    DownloadGuard.max_size = args.max_poem_size
+
+    from twisted.internet import reactor
+
+    poems = []
+    errors = []
+
+    def got_poem(poem):
+        poems.append(poem)
+
+    def poem_failed(err):
+        print("Poem failed:", err.getErrorMessage(), file=sys.stderr)
+        errors.append(err)
+
+    def poem_done(_):
+        # Not running any more if Ctrl-C is already stopping it.
+        if len(poems) + len(errors) == len(addresses) and reactor.running:
+            reactor.stop()
+
+    for address in addresses:
+        host, port = address
+        d = get_poetry(host, port)
+        d.addCallbacks(got_poem, poem_failed)
+        d.addBoth(poem_done)
+
+    reactor.run()
+
+    # The poems are bytes until here, where they become text to print.
+    for poem in poems:
+        print(poem.decode("utf-8", errors="replace"))
+
+    # 1 also when Ctrl-C stopped the reactor before every poem was in.
+    sys.exit(0 if len(poems) == len(addresses) else 1)
+
+
+if __name__ == "__main__":
+    poetry_main()

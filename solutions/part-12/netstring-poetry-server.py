@@ -1,0 +1,327 @@
+"""Twisted Fast Poetry Server, version 1.0, netstrings (Part 12, exercise 6).
+
+The fast poetry server sending its poem as one netstring,
+"<length>:<poem>,", as the transformation server of Part 12 sends its
+answers. The length goes first, so a client knows how many bytes make the
+whole poem, and a delivery cut short is no longer taken for a short poem,
+however the connection ends. PoetryProtocol is now a NetstringReceiver and
+sends with sendString; nothing else changes.
+
+Run from the repository root:
+
+    python solutions/part-12/netstring-poetry-server.py --port 10002 poetry/fascination.txt
+
+and, in another terminal, fetch the poem with the client that reads
+netstrings:
+
+    python solutions/part-12/netstring-poetry-client.py 10002
+
+The server first prints the address it is really listening on, e.g.
+
+    Serving poetry/fascination.txt on IPv4Address(type='TCP', host='127.0.0.1', port=10002).
+
+and then logs on stderr what Twisted tells it. The clients of the text, or
+netcat (`nc localhost 10002 | head -c 40`), show the framing around the
+poem: "608:The Fascination of What's Difficult ...," (the length of
+poetry/fascination.txt in bytes, not characters). Leave out --port (or give
+--port 0) and the system picks a free port.
+
+Around the lesson's two classes, main() wraps the factory in a ServerGuard:
+a connection on which the server has had nothing new to send for --timeout
+seconds is reset (one log line names the client); a client that has finished
+sending (netcat -N, socat) still gets its poem; connections beyond what the
+process's file descriptors allow are refused, with one log line per burst;
+and when the server stops (Ctrl-C, kill), the poems still being sent are cut
+with a reset, so their clients can tell. The poem file must be a regular,
+non-empty file of at most 64 MiB.
+"""
+
+import argparse
+import os
+import resource
+import stat
+import sys
+
+from twisted.internet import defer, task
+from twisted.internet.error import CannotListenError
+from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.internet.protocol import Protocol, ServerFactory
+from twisted.protocols import policies
+from twisted.protocols.basic import NetstringReceiver
+from twisted.python import log
+from zope.interface import implementer
+
+# The largest poem a server will load.
+MAX_POEM_SIZE = 64 * 1024 * 1024
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("poetry_file", metavar="poetry-file", help="the poem to serve")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="the port to listen on (default: 0, any free port)",
+    )
+    parser.add_argument(
+        "--iface", default="localhost", help="the interface to listen on"
+    )
+    # Twisted's default backlog of 50 overflows when a few hundred clients
+    # connect at once, and the kernel then makes them retry a second later.
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=1024,
+        help="how many connections may wait to be accepted (default: 1024)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds a connection may go without the server sending anything"
+        " new before it is reset; 0: never (default: %(default)g)",
+    )
+    args = parser.parse_args()
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port must be between 0 and 65535, not {args.port}")
+    if args.backlog < 1:
+        parser.error(f"--backlog must be at least 1, not {args.backlog}")
+    if args.timeout < 0:
+        parser.error(f"--timeout must not be negative, not {args.timeout:g}")
+    return args
+
+
+def read_poem(path):
+    """The bytes of the poem file at `path`; ValueError says what is wrong with it."""
+    try:
+        # Look before opening: reading /dev/zero or a FIFO would never end.
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > MAX_POEM_SIZE:
+            raise ValueError(f"larger than {MAX_POEM_SIZE} bytes")
+        with open(path, "rb") as poetry_file:
+            poem = poetry_file.read(MAX_POEM_SIZE + 1)
+    except OSError as e:
+        raise ValueError(e.strerror) from None
+    if not poem:
+        raise ValueError("the file is empty")
+    if len(poem) > MAX_POEM_SIZE:
+        raise ValueError(f"larger than {MAX_POEM_SIZE} bytes")
+    return poem
+
+
+class PoetryProtocol(NetstringReceiver):
+    def connectionMade(self):
+        # One netstring, "<length>:<poem>,": the length tells the client
+        # where the poem ends. sendString only queues the bytes, and
+        # loseConnection() closes once everything queued has been sent.
+        self.sendString(self.factory.poem)
+        self.transport.loseConnection()
+
+    def stringReceived(self, string):
+        pass  # clients have nothing to say in this protocol
+
+
+class PoetryFactory(ServerFactory):
+    protocol = PoetryProtocol
+
+    def __init__(self, poem):
+        self.poem = poem
+
+
+# Around the lesson: a wrapper for the factory, built on Twisted's
+# protocols.policies, so that the two classes above stay the text's.
+
+
+@implementer(IHalfCloseableProtocol)
+class GuardedConnection(policies.ProtocolWrapper):
+    """Stands between one client's connection and the lesson's protocol."""
+
+    # Set when the server first writes to the connection.
+    written = False
+
+    def makeConnection(self, transport):
+        # ProtocolWrapper's own makeConnection also gives this wrapper the
+        # transport's interfaces, which costs as much as all the rest of it;
+        # the lesson's protocols have no use for them.
+        Protocol.makeConnection(self, transport)
+        self.lastProgress = self.factory.tick
+        self.factory.registerProtocol(self)
+        self.wrappedProtocol.makeConnection(self)
+
+    def write(self, data):
+        self.written = True
+        self.lastProgress = self.factory.tick
+        self.transport.write(data)
+
+    def writeSequence(self, data):
+        self.written = True
+        self.lastProgress = self.factory.tick
+        self.transport.writeSequence(data)
+
+    def loseConnection(self):
+        # Closing before sending a byte means something went wrong: reset
+        # the connection instead, so the client cannot take it for a poem.
+        if self.written:
+            super().loseConnection()
+        else:
+            self.transport.abortConnection()
+
+    def readConnectionLost(self):
+        # The client has finished sending (netcat -N, socat): go on sending
+        # to it (without this method Twisted would close the connection),
+        # and tell the lesson's protocol, if it wants to know.
+        halfCloseable = IHalfCloseableProtocol(self.wrappedProtocol, None)
+        if halfCloseable is not None:
+            halfCloseable.readConnectionLost()
+
+    def writeConnectionLost(self):
+        pass
+
+    def logPrefix(self):
+        # Log lines made on this connection name the lesson's protocol.
+        return self.wrappedProtocol.logPrefix()
+
+
+class ServerGuard(policies.WrappingFactory):
+    """Wraps a server's factory, to keep it serving whatever its clients do.
+
+    A connection on which the server has written nothing for `timeout`
+    seconds (checked every quarter of it) is reset. Connections beyond what
+    the process's file descriptors allow are refused, with a log line when
+    refusing starts and one when it stops. `cutConnections` resets the
+    connections still open, for when the server stops.
+    """
+
+    protocol = GuardedConnection
+    # File descriptors left for the process itself (standard streams, the
+    # reactor, the listening socket, log files) out of its limit.
+    spare_descriptors = 32
+    # No "Starting factory" log lines for the wrapper itself.
+    noisy = False
+    # Counts the quarters of the time-out; progress is noted in ticks.
+    tick = 0
+    # The reactor, unless a test puts a task.Clock here.
+    clock = None
+
+    def __init__(self, factory, timeout, descriptors_per_client=1):
+        super().__init__(factory)
+        self.timeout = timeout
+        soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        room = soft_limit - self.spare_descriptors
+        self.limit = max(1, room // descriptors_per_client)
+        self.refused = 0
+        self.closed = None
+        self.sweeper = None
+
+    def logPrefix(self):
+        # Twisted's own lines ("PoetryFactory starting on 10000") name the
+        # lesson's factory, as the text shows them.
+        return self.wrappedFactory.logPrefix()
+
+    def startFactory(self):
+        if self.timeout:
+            from twisted.internet import reactor
+
+            self.sweeper = task.LoopingCall.withCount(self.sweep)
+            self.sweeper.clock = self.clock or reactor
+            self.sweeper.start(self.timeout / 4, now=False)
+
+    def stopFactory(self):
+        if self.sweeper is not None:
+            self.sweeper.stop()
+            self.sweeper = None
+
+    def sweep(self, quarters):
+        # More than one quarter if the reactor was busy for that long.
+        self.tick += quarters
+        for p in list(self.protocols):
+            if self.tick - p.lastProgress > 4:
+                peer = p.getPeer()
+                log.msg(
+                    f"no progress with {peer.host}:{peer.port} in"
+                    f" {self.timeout:g} s; resetting the connection"
+                )
+                p.transport.abortConnection()
+
+    def buildProtocol(self, addr):
+        if len(self.protocols) >= self.limit:
+            # Past the limit the process could not even accept (EMFILE), and
+            # Twisted would log every attempt: refuse here, saying so once.
+            if not self.refused:
+                log.msg(f"{self.limit} connections open; refusing new clients")
+            self.refused += 1
+            return None
+        return self.protocol(self, self.wrappedFactory.buildProtocol(addr))
+
+    def unregisterProtocol(self, p):
+        del self.protocols[p]
+        if self.refused:
+            log.msg(f"accepting clients again ({self.refused} refused meanwhile)")
+            self.refused = 0
+        if self.closed is not None and not self.protocols:
+            closed, self.closed = self.closed, None
+            closed.callback(None)
+
+    def cutConnections(self):
+        """Reset every connection still open; fire once they have all closed.
+
+        A clean close would make a poem cut short look whole to its client.
+        """
+        if not self.protocols:
+            return defer.succeed(None)
+        log.msg(f"stopping: resetting {len(self.protocols)} connections")
+        self.closed = defer.Deferred()
+        for p in list(self.protocols):
+            p.transport.abortConnection()
+        return self.closed
+
+
+def main():
+    args = parse_args()
+
+    # The server only relays the poem, so it reads (and sends) raw bytes.
+    try:
+        poem = read_poem(args.poetry_file)
+    except ValueError as e:
+        sys.exit(f"netstring-poetry-server.py: cannot read {args.poetry_file}: {e}")
+
+    factory = PoetryFactory(poem)
+    guard = ServerGuard(factory, args.timeout)
+
+    from twisted.internet import reactor
+
+    try:
+        port = reactor.listenTCP(
+            args.port, guard, backlog=args.backlog, interface=args.iface
+        )
+    except CannotListenError as e:
+        reason = getattr(e.socketError, "strerror", None) or e.socketError
+        sys.exit(
+            "netstring-poetry-server.py: cannot listen on"
+            f" {args.iface}:{args.port}: {reason}"
+        )
+
+    print(f"Serving {args.poetry_file} on {port.getHost()}.", flush=True)
+
+    # From here on, Twisted's messages (and the guard's) go to stderr, so
+    # stdout holds only the line above.
+    log.startLogging(sys.stderr, setStdout=False)
+
+    def stop_serving():
+        port.stopListening()
+        return guard.cutConnections()
+
+    # Before the reactor closes what is left (cleanly, so a cut poem would
+    # look whole), stop accepting and reset the connections still sending.
+    reactor.addSystemEventTrigger("before", "shutdown", stop_serving)
+
+    reactor.run()
+
+
+if __name__ == "__main__":
+    main()

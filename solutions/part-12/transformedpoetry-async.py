@@ -1,0 +1,432 @@
+"""Twisted Poetry Transformation Server, version 1.0, asynchronous service (Part 12, exercise 4).
+
+The transformation server of Part 12 with a TransformService whose methods
+return Deferreds, as a service would whose work is done elsewhere (another
+server, a thread, a process). Here the work takes --delay seconds, by way of
+task.deferLater, so the asynchrony is real: the reactor serves other clients
+while a transform is under way. What that forces on the rest:
+
+- TransformFactory.transform cannot return the new poem any more, only a
+  Deferred of it. It calls the xform_ method through maybeDeferred, so that
+  a transform that raises at once is handled like one that fails later, and
+  it turns a failure into None, logged, as before. The xform_ methods do not
+  change: they pass on whatever the service returns.
+- TransformProtocol.xformRequestReceived cannot write the answer and close
+  at once; it adds a callback that does that when the Deferred fires.
+- The client may go away while its transform is under way. The protocol
+  keeps the pending Deferred, and connectionLost cancels it: the delayed
+  work is dropped, nothing is written to the closed connection, and the
+  cancellation is not an error (one plain log line says what happened).
+
+Run from the repository root:
+
+    python solutions/part-12/transformedpoetry-async.py --port 11000
+
+and, in another terminal, send it a poem in capitals:
+
+    ./twisted-server-1/transform-test 11000
+
+which prints, after a second:
+
+    15:here is my poem,
+
+Run two at once (`./twisted-server-1/transform-test 11000 &
+./twisted-server-1/transform-test 11000`) and both answers come after one
+second, not two. To see a transform cancelled, make the transforms slower
+than the guard's time-out:
+
+    python solutions/part-12/transformedpoetry-async.py --port 11000 --delay 10 --timeout 2
+    ./twisted-server-1/transform-test 11000
+
+About two seconds later the guard resets the connection (transform-test
+prints an empty line), and the server logs "no progress with ...;
+resetting the connection", then "connection lost before its transform was
+done; cancelled", and nothing more: no error, and ten seconds later no
+answer written anywhere. Ctrl-C on the server while a transform is under
+way cancels it the same way. (A client that only closes its end, say netcat
+killed before the answer, looks to the server like one that has finished
+sending, as `nc -N` does: the answer is still sent, and the client's
+system drops it.) --delay 0 answers at the next turn of the reactor.
+
+Leave out --port (or give --port 0) and the system picks a free port.
+
+Around the lesson's classes, main() wraps the factory in a ServerGuard: a
+client has --timeout seconds to send its request, and then to take each
+piece of the answer, before its connection is reset (one log line names
+it); a client that has finished sending (netcat -N) still gets its answer;
+a request that gets no answer has its connection reset, not closed;
+connections beyond what the process's file descriptors allow are refused,
+with one log line per burst; and when the server stops, the connections
+still open are reset.
+"""
+
+import argparse
+import resource
+import sys
+
+from twisted.internet import defer, task
+from twisted.internet.error import CannotListenError, ConnectionAborted
+from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.internet.protocol import Protocol, ServerFactory
+from twisted.protocols import policies
+from twisted.protocols.basic import NetstringReceiver
+from twisted.python import log
+from zope.interface import implementer
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="the port to listen on (default: 0, any free port)",
+    )
+    parser.add_argument(
+        "--iface", default="localhost", help="the interface to listen on"
+    )
+    # Twisted's default backlog of 50 overflows when a few hundred clients
+    # connect at once, and the kernel then makes them retry a second later.
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=1024,
+        help="how many connections may wait to be accepted (default: 1024)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds a connection may go without the server sending anything"
+        " new before it is reset; 0: never (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--delay",
+        type=float,
+        default=TransformService.delay,
+        help=f"seconds each transform takes (default: {TransformService.delay:g})",
+    )
+    args = parser.parse_args()
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port must be between 0 and 65535, not {args.port}")
+    if args.backlog < 1:
+        parser.error(f"--backlog must be at least 1, not {args.backlog}")
+    if args.timeout < 0:
+        parser.error(f"--timeout must not be negative, not {args.timeout:g}")
+    if args.delay < 0:
+        parser.error(f"--delay must not be negative, not {args.delay:g}")
+    return args
+
+
+class TransformService:
+    # How long each transform takes; main() sets it from --delay.
+    delay = 1.0
+    # The reactor, unless a test puts a task.Clock here.
+    clock = None
+
+    def cummingsify(self, poem):
+        from twisted.internet import reactor
+
+        # The new poem is not there yet: a Deferred that fires with it once
+        # the work is done.
+        return task.deferLater(self.clock or reactor, self.delay, poem.lower)
+
+
+@implementer(IHalfCloseableProtocol)
+class TransformProtocol(NetstringReceiver):
+    # Set when the one request a connection may carry has arrived.
+    requested = False
+    # The Deferred of the transform under way, until it has fired.
+    pending = None
+
+    def stringReceived(self, request):
+        if self.requested:  # one request per connection; ignore the rest
+            return
+        self.requested = True
+
+        # The wire carries bytes; the transforms work on text.
+        try:
+            request = request.decode("utf-8")
+        except UnicodeDecodeError:
+            self.badRequest("the request is not UTF-8 text")
+            return
+
+        if "." not in request:  # not of the form <name>.<poem>
+            self.badRequest("no '.' after the transform name")
+            return
+
+        xform_name, poem = request.split(".", 1)
+
+        self.xformRequestReceived(xform_name, poem)
+
+    def xformRequestReceived(self, xform_name, poem):
+        # The answer comes later. Keep its Deferred until then, so that it
+        # can be cancelled if the client goes away first.
+        self.pending = self.factory.transform(xform_name, poem)
+        # A cancelled transform (the client has gone) is not an error.
+        self.pending.addCallbacks(
+            self.sendPoem, lambda err: err.trap(defer.CancelledError)
+        )
+
+    def sendPoem(self, new_poem):
+        self.pending = None
+
+        if new_poem is not None:
+            self.sendString(new_poem.encode("utf-8"))
+
+        self.transport.loseConnection()
+
+    def readConnectionLost(self):
+        # The client has finished sending (netcat -N): a request that is not
+        # whole by now never will be.
+        if not self.requested:
+            self.badRequest("the client stopped sending half-way")
+
+    def writeConnectionLost(self):
+        pass
+
+    def badRequest(self, why):
+        log.msg(f"bad request: {why}; resetting the connection")
+        self.transport.loseConnection()
+
+    def connectionLost(self, reason):
+        # NetstringReceiver closes the connection itself on a malformed or
+        # oversized netstring and sets brokenPeer; say so once, here.
+        if self.brokenPeer:
+            log.msg(
+                "bad request: not a netstring of at most"
+                f" {self.MAX_LENGTH} bytes; resetting the connection"
+            )
+        elif not self.requested and not reason.check(ConnectionAborted):
+            log.msg("connection closed before a whole request arrived")
+        if self.pending is not None:
+            # Nobody is left to read the answer: cancel the transform, so that
+            # nothing is ever written to this closed connection.
+            pending, self.pending = self.pending, None
+            log.msg("connection lost before its transform was done; cancelled")
+            pending.cancel()
+
+
+class TransformFactory(ServerFactory):
+    protocol = TransformProtocol
+
+    def __init__(self, service):
+        self.service = service
+
+    def transform(self, xform_name, poem):
+        """A Deferred that fires with the new poem, or with None if there is none."""
+        # Only names with the xform_ prefix can be reached, so a client
+        # cannot call any other attribute of the factory or the service.
+        thunk = getattr(self, f"xform_{xform_name}", None)
+
+        if thunk is None:  # not a transform we offer
+            log.msg(f"no such transform: {xform_name[:40]!r}")
+            return defer.succeed(None)
+
+        # maybeDeferred turns a transform that raises at once into a failed
+        # Deferred, and a plain result into a fired one.
+        d = defer.maybeDeferred(thunk, poem)
+
+        def failed(err):
+            if err.check(defer.CancelledError):
+                return err  # the protocol cancelled it: no failure of ours
+            log.err(err, f"transform {xform_name!r} failed")
+            return None
+
+        return d.addErrback(failed)
+
+    def xform_cummingsify(self, poem):
+        return self.service.cummingsify(poem)
+
+
+# Around the lesson: a wrapper for the factory, built on Twisted's
+# protocols.policies, so that the classes above stay the text's.
+
+
+@implementer(IHalfCloseableProtocol)
+class GuardedConnection(policies.ProtocolWrapper):
+    """Stands between one client's connection and the lesson's protocol."""
+
+    # Set when the server first writes to the connection.
+    written = False
+
+    def makeConnection(self, transport):
+        # ProtocolWrapper's own makeConnection also gives this wrapper the
+        # transport's interfaces, which costs as much as all the rest of it;
+        # the lesson's protocols have no use for them.
+        Protocol.makeConnection(self, transport)
+        self.lastProgress = self.factory.tick
+        self.factory.registerProtocol(self)
+        self.wrappedProtocol.makeConnection(self)
+
+    def write(self, data):
+        self.written = True
+        self.lastProgress = self.factory.tick
+        self.transport.write(data)
+
+    def writeSequence(self, data):
+        self.written = True
+        self.lastProgress = self.factory.tick
+        self.transport.writeSequence(data)
+
+    def loseConnection(self):
+        # Closing before sending a byte means something went wrong: reset
+        # the connection instead, so the client cannot take it for a poem.
+        if self.written:
+            super().loseConnection()
+        else:
+            self.transport.abortConnection()
+
+    def readConnectionLost(self):
+        # The client has finished sending (netcat -N, socat): go on sending
+        # to it (without this method Twisted would close the connection),
+        # and tell the lesson's protocol, if it wants to know.
+        halfCloseable = IHalfCloseableProtocol(self.wrappedProtocol, None)
+        if halfCloseable is not None:
+            halfCloseable.readConnectionLost()
+
+    def writeConnectionLost(self):
+        pass
+
+    def logPrefix(self):
+        # Log lines made on this connection name the lesson's protocol.
+        return self.wrappedProtocol.logPrefix()
+
+
+class ServerGuard(policies.WrappingFactory):
+    """Wraps a server's factory, to keep it serving whatever its clients do.
+
+    A connection on which the server has written nothing for `timeout`
+    seconds (checked every quarter of it) is reset. Connections beyond what
+    the process's file descriptors allow are refused, with a log line when
+    refusing starts and one when it stops. `cutConnections` resets the
+    connections still open, for when the server stops.
+    """
+
+    protocol = GuardedConnection
+    # File descriptors left for the process itself (standard streams, the
+    # reactor, the listening socket, log files) out of its limit.
+    spare_descriptors = 32
+    # No "Starting factory" log lines for the wrapper itself.
+    noisy = False
+    # Counts the quarters of the time-out; progress is noted in ticks.
+    tick = 0
+    # The reactor, unless a test puts a task.Clock here.
+    clock = None
+
+    def __init__(self, factory, timeout, descriptors_per_client=1):
+        super().__init__(factory)
+        self.timeout = timeout
+        soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        room = soft_limit - self.spare_descriptors
+        self.limit = max(1, room // descriptors_per_client)
+        self.refused = 0
+        self.closed = None
+        self.sweeper = None
+
+    def logPrefix(self):
+        # Twisted's own lines ("PoetryFactory starting on 10000") name the
+        # lesson's factory, as the text shows them.
+        return self.wrappedFactory.logPrefix()
+
+    def startFactory(self):
+        if self.timeout:
+            from twisted.internet import reactor
+
+            self.sweeper = task.LoopingCall.withCount(self.sweep)
+            self.sweeper.clock = self.clock or reactor
+            self.sweeper.start(self.timeout / 4, now=False)
+
+    def stopFactory(self):
+        if self.sweeper is not None:
+            self.sweeper.stop()
+            self.sweeper = None
+
+    def sweep(self, quarters):
+        # More than one quarter if the reactor was busy for that long.
+        self.tick += quarters
+        for p in list(self.protocols):
+            if self.tick - p.lastProgress > 4:
+                peer = p.getPeer()
+                log.msg(
+                    f"no progress with {peer.host}:{peer.port} in"
+                    f" {self.timeout:g} s; resetting the connection"
+                )
+                p.transport.abortConnection()
+
+    def buildProtocol(self, addr):
+        if len(self.protocols) >= self.limit:
+            # Past the limit the process could not even accept (EMFILE), and
+            # Twisted would log every attempt: refuse here, saying so once.
+            if not self.refused:
+                log.msg(f"{self.limit} connections open; refusing new clients")
+            self.refused += 1
+            return None
+        return self.protocol(self, self.wrappedFactory.buildProtocol(addr))
+
+    def unregisterProtocol(self, p):
+        del self.protocols[p]
+        if self.refused:
+            log.msg(f"accepting clients again ({self.refused} refused meanwhile)")
+            self.refused = 0
+        if self.closed is not None and not self.protocols:
+            closed, self.closed = self.closed, None
+            closed.callback(None)
+
+    def cutConnections(self):
+        """Reset every connection still open; fire once they have all closed.
+
+        A clean close would make a poem cut short look whole to its client.
+        """
+        if not self.protocols:
+            return defer.succeed(None)
+        log.msg(f"stopping: resetting {len(self.protocols)} connections")
+        self.closed = defer.Deferred()
+        for p in list(self.protocols):
+            p.transport.abortConnection()
+        return self.closed
+
+
+def main():
+    args = parse_args()
+
+    service = TransformService()
+    service.delay = args.delay
+
+    factory = TransformFactory(service)
+    guard = ServerGuard(factory, args.timeout)
+
+    from twisted.internet import reactor
+
+    try:
+        port = reactor.listenTCP(
+            args.port, guard, backlog=args.backlog, interface=args.iface
+        )
+    except CannotListenError as e:
+        reason = getattr(e.socketError, "strerror", None) or e.socketError
+        sys.exit(
+            f"transformedpoetry-async.py: cannot listen on {args.iface}:{args.port}:"
+            f" {reason}"
+        )
+
+    print(f"Serving transforms on {port.getHost()}.", flush=True)
+
+    # From here on, Twisted's messages (and the guard's) go to stderr, so
+    # stdout holds only the line above.
+    log.startLogging(sys.stderr, setStdout=False)
+
+    def stop_serving():
+        port.stopListening()
+        return guard.cutConnections()
+
+    # Before the reactor closes what is left (cleanly, so a cut poem would
+    # look whole), stop accepting and reset the connections still sending.
+    reactor.addSystemEventTrigger("before", "shutdown", stop_serving)
+
+    reactor.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,482 @@
+"""Twisted Poetry Transformation Server, version 1.0, two protocols (Part 12, exercise 3).
+
+The transformation server of Part 12 speaking a second protocol of our own,
+on a second port, with both ports served by the same TransformService
+object (Figure 27). The two factories differ only in their protocol class;
+the service knows nothing of either protocol.
+
+The second protocol is made for netcat: the client sends the name of the
+transform on a first line, then the poem, and then finishes sending (shuts
+down its side of the connection, as `nc -N` does at the end of its input).
+The server answers with the transformed poem, as plain UTF-8 text, and
+closes the connection. Like the poetry protocol of the first parts, it has
+no framing: the end of the input marks the end of the poem, and a cut
+answer cannot be told from a whole one (the netstrings of the first
+protocol can).
+
+Run from the repository root:
+
+    python solutions/part-12/transformedpoetry-two-protocols.py --port 11000 --line-port 11001
+
+The server prints one line per port, e.g.
+
+    Serving transforms on IPv4Address(type='TCP', host='127.0.0.1', port=11000).
+    Serving line transforms on IPv4Address(type='TCP', host='127.0.0.1', port=11001).
+
+Then, in another terminal, ask each protocol for the same transformation:
+
+    ./twisted-server-1/transform-test 11000
+    printf 'cummingsify\nHERE IS MY POEM\n' | nc -N localhost 11001
+
+The first prints the netstring `15:here is my poem,` and the second the
+plain text `here is my poem`. A whole poem file works too:
+
+    (echo cummingsify; cat poetry/science.txt) | nc -N localhost 11001
+
+(socat does the same: `... | socat - TCP:localhost:11001`.) A request with
+no first line, or that is not UTF-8 text, names a transform we do not offer,
+or holds a poem of more than 99999 bytes, has its connection reset with no
+answer and one line in the log. Without -N, netcat never finishes sending, and the server waits
+for the rest of the poem until --timeout resets the connection.
+
+Leave out --port or --line-port (or give 0) and the system picks a free
+port for it.
+
+Around the lesson's classes, main() wraps each factory in a ServerGuard: a
+client has --timeout seconds to send its request, and then to take each
+piece of the answer, before its connection is reset (one log line names
+it); a client that has finished sending (netcat -N) still gets its answer;
+a request that gets no answer has its connection reset, not closed;
+connections beyond what the process's file descriptors allow are refused,
+with one log line per burst; and when the server stops, the connections
+still open are reset.
+"""
+
+import argparse
+import resource
+import sys
+
+from twisted.internet import defer, task
+from twisted.internet.error import CannotListenError, ConnectionAborted
+from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.internet.protocol import Protocol, ServerFactory
+from twisted.protocols import policies
+from twisted.protocols.basic import LineReceiver, NetstringReceiver
+from twisted.python import log
+from zope.interface import implementer
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="the port to listen on (default: 0, any free port)",
+    )
+    parser.add_argument(
+        "--line-port",
+        type=int,
+        default=0,
+        help="the port for the line protocol (default: 0, any free port)",
+    )
+    parser.add_argument(
+        "--iface", default="localhost", help="the interface to listen on"
+    )
+    # Twisted's default backlog of 50 overflows when a few hundred clients
+    # connect at once, and the kernel then makes them retry a second later.
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=1024,
+        help="how many connections may wait to be accepted (default: 1024)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds a connection may go without the server sending anything"
+        " new before it is reset; 0: never (default: %(default)g)",
+    )
+    args = parser.parse_args()
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port must be between 0 and 65535, not {args.port}")
+    if not 0 <= args.line_port <= 65535:
+        parser.error(f"--line-port must be between 0 and 65535, not {args.line_port}")
+    if args.backlog < 1:
+        parser.error(f"--backlog must be at least 1, not {args.backlog}")
+    if args.timeout < 0:
+        parser.error(f"--timeout must not be negative, not {args.timeout:g}")
+    return args
+
+
+class TransformService:
+    def cummingsify(self, poem):
+        return poem.lower()
+
+
+@implementer(IHalfCloseableProtocol)
+class TransformProtocol(NetstringReceiver):
+    # Set when the one request a connection may carry has arrived.
+    requested = False
+
+    def stringReceived(self, request):
+        if self.requested:  # one request per connection; ignore the rest
+            return
+        self.requested = True
+
+        # The wire carries bytes; the transforms work on text.
+        try:
+            request = request.decode("utf-8")
+        except UnicodeDecodeError:
+            self.badRequest("the request is not UTF-8 text")
+            return
+
+        if "." not in request:  # not of the form <name>.<poem>
+            self.badRequest("no '.' after the transform name")
+            return
+
+        xform_name, poem = request.split(".", 1)
+
+        self.xformRequestReceived(xform_name, poem)
+
+    def xformRequestReceived(self, xform_name, poem):
+        new_poem = self.factory.transform(xform_name, poem)
+
+        if new_poem is not None:
+            self.sendString(new_poem.encode("utf-8"))
+
+        self.transport.loseConnection()
+
+    def readConnectionLost(self):
+        # The client has finished sending (netcat -N): a request that is not
+        # whole by now never will be.
+        if not self.requested:
+            self.badRequest("the client stopped sending half-way")
+
+    def writeConnectionLost(self):
+        pass
+
+    def badRequest(self, why):
+        log.msg(f"bad request: {why}; resetting the connection")
+        self.transport.loseConnection()
+
+    def connectionLost(self, reason):
+        # NetstringReceiver closes the connection itself on a malformed or
+        # oversized netstring and sets brokenPeer; say so once, here.
+        if self.brokenPeer:
+            log.msg(
+                "bad request: not a netstring of at most"
+                f" {self.MAX_LENGTH} bytes; resetting the connection"
+            )
+        elif not self.requested and not reason.check(ConnectionAborted):
+            log.msg("connection closed before a whole request arrived")
+
+
+class TransformFactory(ServerFactory):
+    protocol = TransformProtocol
+
+    def __init__(self, service):
+        self.service = service
+
+    def transform(self, xform_name, poem):
+        # Only names with the xform_ prefix can be reached, so a client
+        # cannot call any other attribute of the factory or the service.
+        thunk = getattr(self, f"xform_{xform_name}", None)
+
+        if thunk is None:  # not a transform we offer
+            log.msg(f"no such transform: {xform_name[:40]!r}")
+            return None
+
+        try:
+            return thunk(poem)
+        except Exception:
+            log.err(None, f"transform {xform_name!r} failed")
+            return None
+
+    def xform_cummingsify(self, poem):
+        return self.service.cummingsify(poem)
+
+
+@implementer(IHalfCloseableProtocol)
+class LineTransformProtocol(LineReceiver):
+    """The second protocol: the transform's name on a line, the poem, then EOF."""
+
+    # Lines end with "\n", as netcat sends them; an "\r" before it is dropped.
+    delimiter = b"\n"
+    # The longest poem taken, the same as the netstring protocol's limit.
+    MAX_POEM_LENGTH = NetstringReceiver.MAX_LENGTH
+    # Set when the one request a connection may carry has been dealt with.
+    requested = False
+    # The first line, once it has arrived.
+    xform_name = None
+
+    def connectionMade(self):
+        self.poem = bytearray()
+
+    def lineReceived(self, line):
+        self.xform_name = line.removesuffix(b"\r")
+        # Everything after the first line, up to the end of the input, is
+        # the poem, newlines and all.
+        self.setRawMode()
+
+    def rawDataReceived(self, data):
+        if self.requested:
+            return
+        self.poem += data
+        if len(self.poem) > self.MAX_POEM_LENGTH:
+            self.requested = True
+            self.badRequest(f"a poem of more than {self.MAX_POEM_LENGTH} bytes")
+
+    def lineLengthExceeded(self, line):
+        self.requested = True
+        self.badRequest(f"a first line of more than {self.MAX_LENGTH} bytes")
+
+    def readConnectionLost(self):
+        # The client has finished sending: the request is whole now, or never.
+        if self.requested:
+            return
+        self.requested = True
+
+        if self.xform_name is None:
+            self.badRequest("no line with the transform name")
+            return
+
+        # The wire carries bytes; the transforms work on text.
+        try:
+            xform_name = self.xform_name.decode("utf-8")
+            poem = self.poem.decode("utf-8")
+        except UnicodeDecodeError:
+            self.badRequest("the request is not UTF-8 text")
+            return
+
+        self.xformRequestReceived(xform_name, poem)
+
+    def xformRequestReceived(self, xform_name, poem):
+        new_poem = self.factory.transform(xform_name, poem)
+
+        if new_poem is not None:
+            self.transport.write(new_poem.encode("utf-8"))
+
+        self.transport.loseConnection()
+
+    def writeConnectionLost(self):
+        pass
+
+    def badRequest(self, why):
+        log.msg(f"bad request: {why}; resetting the connection")
+        self.transport.loseConnection()
+
+    def connectionLost(self, reason):
+        if not self.requested and not reason.check(ConnectionAborted):
+            log.msg("connection closed before a whole request arrived")
+
+
+class LineTransformFactory(TransformFactory):
+    # The same transforms of the same service; only the protocol differs.
+    protocol = LineTransformProtocol
+
+
+# Around the lesson: a wrapper for the factory, built on Twisted's
+# protocols.policies, so that the classes above stay the text's.
+
+
+@implementer(IHalfCloseableProtocol)
+class GuardedConnection(policies.ProtocolWrapper):
+    """Stands between one client's connection and the lesson's protocol."""
+
+    # Set when the server first writes to the connection.
+    written = False
+
+    def makeConnection(self, transport):
+        # ProtocolWrapper's own makeConnection also gives this wrapper the
+        # transport's interfaces, which costs as much as all the rest of it;
+        # the lesson's protocols have no use for them.
+        Protocol.makeConnection(self, transport)
+        self.lastProgress = self.factory.tick
+        self.factory.registerProtocol(self)
+        self.wrappedProtocol.makeConnection(self)
+
+    def write(self, data):
+        self.written = True
+        self.lastProgress = self.factory.tick
+        self.transport.write(data)
+
+    def writeSequence(self, data):
+        self.written = True
+        self.lastProgress = self.factory.tick
+        self.transport.writeSequence(data)
+
+    def loseConnection(self):
+        # Closing before sending a byte means something went wrong: reset
+        # the connection instead, so the client cannot take it for a poem.
+        if self.written:
+            super().loseConnection()
+        else:
+            self.transport.abortConnection()
+
+    def readConnectionLost(self):
+        # The client has finished sending (netcat -N, socat): go on sending
+        # to it (without this method Twisted would close the connection),
+        # and tell the lesson's protocol, if it wants to know.
+        halfCloseable = IHalfCloseableProtocol(self.wrappedProtocol, None)
+        if halfCloseable is not None:
+            halfCloseable.readConnectionLost()
+
+    def writeConnectionLost(self):
+        pass
+
+    def logPrefix(self):
+        # Log lines made on this connection name the lesson's protocol.
+        return self.wrappedProtocol.logPrefix()
+
+
+class ServerGuard(policies.WrappingFactory):
+    """Wraps a server's factory, to keep it serving whatever its clients do.
+
+    A connection on which the server has written nothing for `timeout`
+    seconds (checked every quarter of it) is reset. Connections beyond what
+    the process's file descriptors allow are refused, with a log line when
+    refusing starts and one when it stops. `cutConnections` resets the
+    connections still open, for when the server stops.
+    """
+
+    protocol = GuardedConnection
+    # File descriptors left for the process itself (standard streams, the
+    # reactor, the listening socket, log files) out of its limit.
+    spare_descriptors = 32
+    # No "Starting factory" log lines for the wrapper itself.
+    noisy = False
+    # Counts the quarters of the time-out; progress is noted in ticks.
+    tick = 0
+    # The reactor, unless a test puts a task.Clock here.
+    clock = None
+
+    def __init__(self, factory, timeout, descriptors_per_client=1):
+        super().__init__(factory)
+        self.timeout = timeout
+        soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        room = soft_limit - self.spare_descriptors
+        self.limit = max(1, room // descriptors_per_client)
+        self.refused = 0
+        self.closed = None
+        self.sweeper = None
+
+    def logPrefix(self):
+        # Twisted's own lines ("PoetryFactory starting on 10000") name the
+        # lesson's factory, as the text shows them.
+        return self.wrappedFactory.logPrefix()
+
+    def startFactory(self):
+        if self.timeout:
+            from twisted.internet import reactor
+
+            self.sweeper = task.LoopingCall.withCount(self.sweep)
+            self.sweeper.clock = self.clock or reactor
+            self.sweeper.start(self.timeout / 4, now=False)
+
+    def stopFactory(self):
+        if self.sweeper is not None:
+            self.sweeper.stop()
+            self.sweeper = None
+
+    def sweep(self, quarters):
+        # More than one quarter if the reactor was busy for that long.
+        self.tick += quarters
+        for p in list(self.protocols):
+            if self.tick - p.lastProgress > 4:
+                peer = p.getPeer()
+                log.msg(
+                    f"no progress with {peer.host}:{peer.port} in"
+                    f" {self.timeout:g} s; resetting the connection"
+                )
+                p.transport.abortConnection()
+
+    def buildProtocol(self, addr):
+        if len(self.protocols) >= self.limit:
+            # Past the limit the process could not even accept (EMFILE), and
+            # Twisted would log every attempt: refuse here, saying so once.
+            if not self.refused:
+                log.msg(f"{self.limit} connections open; refusing new clients")
+            self.refused += 1
+            return None
+        return self.protocol(self, self.wrappedFactory.buildProtocol(addr))
+
+    def unregisterProtocol(self, p):
+        del self.protocols[p]
+        if self.refused:
+            log.msg(f"accepting clients again ({self.refused} refused meanwhile)")
+            self.refused = 0
+        if self.closed is not None and not self.protocols:
+            closed, self.closed = self.closed, None
+            closed.callback(None)
+
+    def cutConnections(self):
+        """Reset every connection still open; fire once they have all closed.
+
+        A clean close would make a poem cut short look whole to its client.
+        """
+        if not self.protocols:
+            return defer.succeed(None)
+        log.msg(f"stopping: resetting {len(self.protocols)} connections")
+        self.closed = defer.Deferred()
+        for p in list(self.protocols):
+            p.transport.abortConnection()
+        return self.closed
+
+
+def main():
+    args = parse_args()
+
+    service = TransformService()
+
+    # Two factories, one per protocol, and one service behind them both.
+    factories = [
+        ("transforms", args.port, TransformFactory(service)),
+        ("line transforms", args.line_port, LineTransformFactory(service)),
+    ]
+
+    from twisted.internet import reactor
+
+    servers = []
+    for what, port_number, factory in factories:
+        # The two ports share the process's file descriptors: each guard
+        # counts every client as two of them, so together they fit.
+        guard = ServerGuard(factory, args.timeout, descriptors_per_client=2)
+        try:
+            port = reactor.listenTCP(
+                port_number, guard, backlog=args.backlog, interface=args.iface
+            )
+        except CannotListenError as e:
+            for _, listening, _ in servers:
+                listening.stopListening()
+            reason = getattr(e.socketError, "strerror", None) or e.socketError
+            sys.exit(
+                "transformedpoetry-two-protocols.py: cannot listen on"
+                f" {args.iface}:{port_number}: {reason}"
+            )
+        servers.append((what, port, guard))
+
+    for what, port, _ in servers:
+        print(f"Serving {what} on {port.getHost()}.", flush=True)
+
+    # From here on, Twisted's messages (and the guards') go to stderr, so
+    # stdout holds only the lines above.
+    log.startLogging(sys.stderr, setStdout=False)
+
+    def stop_serving():
+        for _, port, _ in servers:
+            port.stopListening()
+        return defer.gatherResults([guard.cutConnections() for _, _, guard in servers])
+
+    # Before the reactor closes what is left (cleanly, so a cut poem would
+    # look whole), stop accepting and reset the connections still sending.
+    reactor.addSystemEventTrigger("before", "shutdown", stop_serving)
+
+    reactor.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,371 @@
+"""Part 17, exercise 6: client 7 with poem_done moved inside the generator too.
+
+A copy of exercise 5's answer (solutions/part-17/got-poem-inside.py, the
+stage) in which get_transformed_poem adds up the finished poems and stops
+the reactor itself: its Deferred gets no callback at all. So
+
+    diff -u solutions/part-17/got-poem-inside.py solutions/part-17/poem-done-inside.py
+
+shows the second move (diff it with twisted-client-7/get-poetry.py to see
+both). The care the exercise asks for: poem_done was added with addBoth, so
+it ran whatever happened; inside the generator, that is a try/finally
+around the whole body. And since nothing handles a failure of the
+generator's Deferred any more, a failed download is reported and ends the
+generator (a return) instead of raising out of it. The exit status now
+comes from a list of True (printed) and False (failed).
+
+Run from the repository root, each server in its own terminal:
+
+    python twisted-server-1/transformedpoetry.py --port 10001
+    python twisted-server-1/fastpoetry.py --port 10002 poetry/fascination.txt
+    python twisted-server-1/fastpoetry.py --port 10003 poetry/science.txt
+    python solutions/part-17/poem-done-inside.py 10001 10002 10003
+
+and you should see what client 7 prints: the two poems in lower case, and
+exit status 0. Then try every way it can fail; each time the client stops
+by itself. Stop the transformation server: each poem prints as it came,
+after "Cummingsify failed!" on stderr, status 0. Stop one poetry server:
+the other poem prints, the stopped one is a line "The poem download
+failed: <server>: <what happened>" on stderr, status 1. Stop them all:
+only such lines, status 1. The options are client 7's (--timeout,
+--max-poem-size).
+"""
+
+import argparse
+import errno
+import sys
+
+from twisted.internet import defer, error
+from twisted.internet.protocol import ClientFactory, Protocol
+from twisted.protocols import policies
+from twisted.protocols.basic import NetstringReceiver
+from twisted.python.failure import Failure
+
+
+def parse_address(text):
+    """Turn "[host:]port" (an IPv6 host in brackets) into (host, port)."""
+    host, _, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        port = int(port)
+    except ValueError:
+        port = 0
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(
+            f"invalid address {text!r} (expected [host:]port)"
+        )
+    return host or "127.0.0.1", port
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "addresses",
+        metavar="[host:]port",
+        nargs="*",
+        type=parse_address,
+        help="the transformation server, then one or more poetry servers",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DownloadGuard.timeout,
+        help="seconds without a byte from a server (poetry or transformation)"
+        " before giving up on it (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--max-poem-size",
+        type=int,
+        default=DownloadGuard.max_size,
+        help="the largest poem accepted, in bytes (default: %(default)s)",
+    )
+    args = parser.parse_args()
+    if not args.addresses:
+        parser.print_help(sys.stderr)
+        parser.exit(2)
+    if len(args.addresses) < 2:
+        parser.error("give the transformation server and at least one poetry server")
+    if args.timeout <= 0:
+        parser.error(f"--timeout must be more than 0, not {args.timeout:g}")
+    if args.max_poem_size < 1:
+        parser.error(f"--max-poem-size must be at least 1, not {args.max_poem_size}")
+    return args
+
+
+# Normally we would import these classes from another module.
+
+
+class PoetryProtocol(Protocol):
+    def connectionMade(self):
+        # A bytearray grows in place; adding to bytes would copy the whole
+        # poem for every piece, which takes quadratic time on a large poem.
+        self.poem = bytearray()
+
+    def dataReceived(self, data):
+        self.poem += data
+
+    def connectionLost(self, reason):
+        # Only a clean close after some bytes ends a poem; a reset or an
+        # empty reply reaches the factory's clientConnectionLost instead.
+        if self.poem and reason.check(error.ConnectionDone):
+            self.poemReceived(bytes(self.poem))
+
+    def poemReceived(self, poem):
+        self.factory.poem_finished(poem)
+
+
+class PoetryClientFactory(ClientFactory):
+    protocol = PoetryProtocol
+
+    def __init__(self, deferred):
+        self.deferred = deferred
+
+    def poem_finished(self, poem):
+        if self.deferred is not None:
+            # Let go of the Deferred before firing it, so it fires only once.
+            d, self.deferred = self.deferred, None
+            d.callback(poem)
+
+    def clientConnectionFailed(self, connector, reason):
+        if self.deferred is not None:
+            d, self.deferred = self.deferred, None
+            d.errback(reason)
+
+    clientConnectionLost = clientConnectionFailed
+
+
+def get_poetry(host, port):
+    """Fetch the poem served at host:port.
+
+    Returns a Deferred that fires with the poem (bytes), or fails if the poem
+    cannot be downloaded whole.
+    """
+    d = defer.Deferred()
+    from twisted.internet import reactor
+
+    factory = PoetryClientFactory(d)
+    reactor.connectTCP(host, port, DownloadGuard(factory))
+    return d
+
+
+class TransformClientProtocol(NetstringReceiver):
+    def connectionMade(self):
+        self.sendRequest(self.factory.xform_name, self.factory.poem)
+
+    def sendRequest(self, xform_name, poem):
+        # The transform name is text; the poem stays bytes.
+        self.sendString(xform_name.encode() + b"." + poem)
+
+    def stringReceived(self, s):
+        self.transport.loseConnection()
+        self.poemReceived(s)
+
+    def poemReceived(self, poem):
+        self.factory.handlePoem(poem)
+
+
+class TransformClientFactory(ClientFactory):
+    protocol = TransformClientProtocol
+
+    def __init__(self, xform_name, poem):
+        self.xform_name = xform_name
+        self.poem = poem
+        # This factory makes the Deferred, so this factory fires it.
+        self.deferred = defer.Deferred()
+
+    def handlePoem(self, poem):
+        # None once fired (say, by a server that answered twice).
+        if self.deferred is not None:
+            d, self.deferred = self.deferred, None
+            d.callback(poem)
+
+    def clientConnectionLost(self, _, reason):
+        if self.deferred is not None:
+            d, self.deferred = self.deferred, None
+            d.errback(reason)
+
+    clientConnectionFailed = clientConnectionLost
+
+
+class TransformProxy:
+    """Stands in for a transformation server; xform() hides the TCP details."""
+
+    def __init__(self, host, port):
+        self.host = host
+        self.port = port
+
+    def xform(self, xform_name, poem):
+        factory = TransformClientFactory(xform_name, poem)
+        from twisted.internet import reactor
+
+        reactor.connectTCP(self.host, self.port, DownloadGuard(factory))
+        return factory.deferred
+
+
+# Around the lesson: a wrapper for the factory of each download, built on
+# Twisted's protocols.policies, so that the classes above stay the text's.
+
+
+class DownloadFailed(Exception):
+    """A download that did not bring a whole poem; the message says where and why."""
+
+
+class GuardedDownload(policies.TimeoutProtocol):
+    """One download: counts its bytes, and any byte resets the time-out."""
+
+    def dataReceived(self, data):
+        self.factory.received += len(data)
+        if self.factory.received > self.factory.max_size:
+            self.giveUp(f"Poem larger than {self.factory.max_size} bytes.")
+        else:
+            super().dataReceived(data)
+
+    def timeoutFunc(self):
+        self.giveUp(self.factory.timedOut())
+
+    def giveUp(self, problem):
+        self.factory.problem = problem
+        self.transport.abortConnection()
+
+    def logPrefix(self):
+        return self.wrappedProtocol.logPrefix()
+
+
+class DownloadGuard(policies.TimeoutFactory):
+    """Wraps the factory of one download.
+
+    Gives up on a server that sends nothing for `timeout` seconds, connecting
+    included, and on a poem of more than `max_size` bytes, by resetting the
+    connection. Every failure reaches the wrapped factory as a DownloadFailed
+    that names the server and says what happened.
+    """
+
+    protocol = GuardedDownload
+    # Each default is written here once; poetry_main sets them from the
+    # command line.
+    timeout = 60.0
+    max_size = 64 * 1024 * 1024
+    # No "Starting factory" log lines for every download.
+    noisy = False
+
+    def __init__(self, factory):
+        super().__init__(factory, self.timeout)
+        # One download per factory: no "Starting factory" lines for each.
+        factory.noisy = False
+        self.received = 0
+        self.problem = None
+
+    def timedOut(self):
+        return f"Timed out after {self.timeoutPeriod:g} s."
+
+    def startedConnecting(self, connector):
+        self.connector = connector
+        dest = connector.getDestination()
+        host = f"[{dest.host}]" if ":" in dest.host else dest.host
+        self.server = f"{host}:{dest.port}"
+        self.connecting = self.callLater(self.timeoutPeriod, self.connectTimedOut)
+        super().startedConnecting(connector)
+
+    def connectTimedOut(self):
+        self.problem = self.timedOut()
+        self.connector.stopConnecting()
+
+    def buildProtocol(self, addr):
+        self.connecting.cancel()
+        return super().buildProtocol(addr)
+
+    def clientConnectionFailed(self, connector, reason):
+        if self.connecting.active():
+            self.connecting.cancel()
+        super().clientConnectionFailed(connector, self.explain(reason))
+
+    def clientConnectionLost(self, connector, reason):
+        super().clientConnectionLost(connector, self.explain(reason))
+
+    def resetAtConnect(self, reason):
+        # A reset can beat the end of connecting; Twisted then reports it as
+        # a ConnectError, ECONNRESET.
+        return getattr(reason.value, "osError", None) == errno.ECONNRESET
+
+    def explain(self, reason):
+        if self.problem is None and reason.check(error.ConnectionDone):
+            if self.received:
+                return reason  # a clean close after a poem: nothing went wrong
+            what = "Connection closed before any poem arrived."
+        elif self.problem is not None:
+            what = self.problem
+        elif reason.check(error.ConnectionLost) or self.resetAtConnect(reason):
+            from twisted.internet import reactor
+
+            # When the reactor stops (Ctrl-C), it closes every connection.
+            how = "Connection broke" if reactor.running else "Interrupted"
+            when = f"after {self.received} bytes" if self.received else "at once"
+            what = f"{how} {when}."
+        else:
+            what = reason.getErrorMessage()
+        return Failure(DownloadFailed(f"{self.server}: {what}"))
+
+
+def poetry_main():
+    args = parse_args()
+    addresses = args.addresses
+
+    DownloadGuard.timeout = args.timeout
+    DownloadGuard.max_size = args.max_poem_size
+
+    xform_addr = addresses.pop(0)
+
+    proxy = TransformProxy(*xform_addr)
+
+    from twisted.internet import reactor
+
+    # One entry per poem finished: True if it was printed, False if not.
+    results = []
+
+    @defer.inlineCallbacks
+    def get_transformed_poem(host, port):
+        printed = False
+        try:
+            try:
+                poem = yield get_poetry(host, port)
+            except Exception as e:
+                print("The poem download failed:", e, file=sys.stderr)
+                # Re-raising would fail this generator's Deferred, and no
+                # callback is left on it to take the failure: end here.
+                return
+
+            try:
+                poem = yield proxy.xform("cummingsify", poem)
+            except Exception:
+                print("Cummingsify failed!", file=sys.stderr)
+
+            # What got_poem did (exercise 5). The poem is bytes until here,
+            # where it becomes text to print.
+            print(poem.decode("utf-8", errors="replace"))
+            printed = True
+        finally:
+            # What poem_done did, in a finally: it runs however the lines
+            # above end (the return, the last line, or an exception nothing
+            # above expected, which then still fails the Deferred, loudly),
+            # so the last poem to finish always stops the reactor.
+            results.append(printed)
+            # Not running any more if Ctrl-C is already stopping it.
+            if len(results) == len(addresses) and reactor.running:
+                reactor.stop()
+
+    for address in addresses:
+        host, port = address
+        get_transformed_poem(host, port)
+
+    reactor.run()
+
+    # A False among the results is a poem that did not arrive; fewer
+    # results than poems means Ctrl-C stopped the reactor first.
+    sys.exit(0 if len(results) == len(addresses) and all(results) else 1)
+
+
+if __name__ == "__main__":
+    poetry_main()
