@@ -16,10 +16,10 @@ demo: $(STAMP)
 	$(BIN)/python -W error::DeprecationWarning tools/demo.py
 
 # A guided tour of one part of the text, in one terminal (tools/tour/):
-# `make tour` lists the parts, `make tour PART=14` runs one, and FAST=1
-# shortens its long waits.
+# `make tour` lists the parts, `make tour PART=14` runs one, and FAST=1 (or
+# TOUR_ARGS=--fast) shortens its long waits.
 tour: $(STAMP)
-	$(BIN)/python -W error::DeprecationWarning -m tools.tour $(if $(FAST),--fast) $(PART)
+	$(BIN)/python -W error::DeprecationWarning -m tools.tour $(if $(FAST),--fast) $(TOUR_ARGS) $(PART)
 
 # trial over the tests package with our deprecation warnings as errors; the
 # last line is "N passed, M failed" read from trial's own summary.

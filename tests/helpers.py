@@ -174,23 +174,14 @@ def fetch(port, host="127.0.0.1"):
 
 def tac_copy(testcase, path, **settings):
     """A copy of the tac file at `path`, in a temporary directory, with some of
-    its configuration lines (`name = value`) rewritten.
-
-    The tac files keep the text's fixed ports; the tests give the copy port
-    0 (a free one), so the suite never depends on 10000 being free.
+    its configuration lines (`name = value`) rewritten (see launch.tac_copy).
     """
-    text = (ROOT / path).read_text(encoding="utf-8")
-    for name, value in settings.items():
-        lines = text.splitlines(keepends=True)
-        found = [i for i, line in enumerate(lines) if line.startswith(f"{name} = ")]
-        testcase.assertEqual(len(found), 1, f"no single '{name} = ...' line in {path}")
-        lines[found[0]] = f"{name} = {value!r}\n"
-        text = "".join(lines)
     folder = Path(testcase.mktemp()).resolve()
     folder.mkdir()
-    copy = folder / Path(path).name
-    copy.write_text(text, encoding="utf-8")
-    return copy
+    try:
+        return launch.tac_copy(path, folder, **settings)
+    except ValueError as e:
+        testcase.fail(str(e))
 
 
 def without_plugin_caches(testcase, *caches):

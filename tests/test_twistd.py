@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from twisted.application import internet, service
-from twisted.internet import defer, task
+from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 from twisted.internet.protocol import ServerFactory
 from twisted.internet.testing import StringTransport
@@ -43,9 +43,8 @@ from tests.helpers import (
     without_plugin_caches,
 )
 from tools import launch
+from tools.launch import DROPIN_CACHE, TAC, poll, process_gone
 
-TAC = "twisted-server-3/fastpoetry.py"
-DROPIN_CACHE = ROOT / "twisted" / "plugins" / "dropin.cache"
 ECSTASY = poem_bytes("ecstasy.txt")
 
 # The lines twistd logs as it stops, in this order, from the signal handler
@@ -63,31 +62,6 @@ def twistd_env():
     env = launch.child_env()
     env.pop("PYTHONPATH", None)
     return env
-
-
-@defer.inlineCallbacks
-def poll(condition, what, timeout=10.0, interval=0.05):
-    """Fire once `condition()` is true; fail after `timeout` seconds.
-
-    A daemon is not our child, so there is no Deferred for its progress:
-    this checks its files every `interval` seconds instead.
-    """
-    from twisted.internet import reactor
-
-    deadline = reactor.seconds() + timeout
-    while not condition():
-        if reactor.seconds() > deadline:
-            raise AssertionError(f"gave up after {timeout} s waiting for {what}")
-        yield task.deferLater(reactor, interval, lambda: None)
-
-
-def process_gone(pid):
-    """True once `pid` has exited (a zombie waiting for init counts as gone)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return True
-    return re.search(r"^State:\s+Z", status, re.MULTILINE) is not None
 
 
 def proc_ids(pid, field):

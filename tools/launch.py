@@ -346,20 +346,22 @@ def poll(condition, what, timeout=10.0, interval=0.05):
         yield task.deferLater(reactor, interval, lambda: None)
 
 
-def tac_copy(directory, **settings):
-    """Copy the tac file into `directory`, some configuration lines rewritten.
+def tac_copy(path, folder, **settings):
+    """Copy the tac file at `path` into `folder`, with some of its
+    configuration lines (`name = value`) rewritten; the copy's path.
 
-    The tutorial's file keeps port 10000; the copy takes port 0 unless told
-    otherwise, so nothing depends on 10000 being free. Its poem path stays
-    relative: run twistd on the copy from the repository root.
+    The tac files keep the text's fixed ports; a copy with port 0 listens on
+    a free one, so nothing depends on 10000 being free. A relative poem path
+    stays relative: run twistd on the copy from the repository root.
     """
-    text = (ROOT / TAC).read_text(encoding="utf-8")
-    for name, value in {"port": 0, **settings}.items():
-        text, count = re.subn(
-            rf"^{name} = .*$", f"{name} = {value!r}", text, flags=re.M
-        )
-        if count != 1:
-            raise ValueError(f"no single '{name} = ...' line in {TAC}")
-    copy = Path(directory) / "fastpoetry.py"
+    text = (ROOT / path).read_text(encoding="utf-8")
+    for name, value in settings.items():
+        lines = text.splitlines(keepends=True)
+        found = [i for i, line in enumerate(lines) if line.startswith(f"{name} = ")]
+        if len(found) != 1:
+            raise ValueError(f"no single '{name} = ...' line in {path}")
+        lines[found[0]] = f"{name} = {value!r}\n"
+        text = "".join(lines)
+    copy = Path(folder) / Path(path).name
     copy.write_text(text, encoding="utf-8")
     return copy

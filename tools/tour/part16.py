@@ -107,7 +107,7 @@ def daemon_steps(tour, key, how):
 
 
 async def run(tour):
-    launch.tac_copy(tour.temp)
+    launch.tac_copy(TAC, tour.temp, port=0)
     tour.ahead(LOG, TAC_PYTHON, DIFF)
     tour.introduce(PICTURE, poem=POEM)
 
