@@ -150,6 +150,7 @@ async def run(tour):
             Says(
                 rf"^Serving poetry/{POEM} on .*port={fast}\)\.$",
                 "out",
+                None,
                 what=f"serving on port {fast} again",
             )
         ],
