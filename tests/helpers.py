@@ -12,6 +12,7 @@ import importlib.util
 import io
 import os
 import shlex
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,6 +210,36 @@ def _put_back(saved, cache):
         os.replace(saved, cache)
     except FileNotFoundError:
         pass
+
+
+def slow_readers(port, count):
+    """`count` connections to `port` that have read one byte and take no more.
+
+    Their receive buffers are tiny, so a server sending them a large poem is
+    left with most of it unsent; `drain` reads what they got in the end.
+    """
+    socks = []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        sock.settimeout(10)
+        sock.connect(("127.0.0.1", port))
+        sock.recv(1)  # the server has accepted it, and started sending
+        socks.append(sock)
+    return socks
+
+
+def drain(sock):
+    """Read `sock` until it closes: (the bytes it got, whether the close was clean)."""
+    received = bytearray()
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except ConnectionResetError:
+        return bytes(received), False
+    finally:
+        sock.close()
+    return bytes(received), True
 
 
 def free_port():

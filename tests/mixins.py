@@ -32,7 +32,6 @@ from tests.helpers import (
     lowered_text,
     poem_bytes,
     poem_path,
-    poem_text,
     run_in_process,
     serve_poems,
     serve_transforms,
@@ -320,21 +319,6 @@ class ClientEndToEndMixin:
             r" Connection was refused .*\n$",
         )
         self.assertEqual(proc.exit_code, 1)
-
-    @defer.inlineCallbacks
-    def test_transformServerDown(self):
-        """With the transform server down, each poem prints as sent; status 0."""
-        first, second = yield serve_poems(
-            self, "fascination.txt", "science.txt", script=self.POETRY_SERVER
-        )
-
-        proc = yield self.run_script(self.CLIENT, free_port(), first, second)
-
-        self.assertEqual(proc.stderr, "Cummingsify failed!\n" * 2)
-        assert_printed(
-            self, proc.stdout, [poem_text("fascination.txt"), poem_text("science.txt")]
-        )
-        self.assertEqual(proc.exit_code, 0)
 
 
 # Address space for a child that might read without end (1 GiB).

@@ -97,15 +97,6 @@ class ModernClientClassicServersTests(ClientEndToEndMixin, ScriptTestCase):
     TRANSFORM_SERVER = TRANSFORM
 
 
-class Client8ModernServersTests(ClientEndToEndMixin, ScriptTestCase):
-    """Client 8 (the text's) against the modern servers."""
-
-    CLIENT = "twisted-client-8/get-poetry.py"
-    DOWNLOAD_FAILED = "The poem download failed:"
-    POETRY_SERVER = MODERN_FASTPOETRY
-    TRANSFORM_SERVER = MODERN_TRANSFORM
-
-
 # -- the poetry server --------------------------------------------------------
 
 

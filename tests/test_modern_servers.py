@@ -3,8 +3,10 @@
 The modern servers keep their guard in a base class where the classic ones
 wrap the lesson's factory (compare modern/fastpoetry.py with
 twisted-server-1/fastpoetry.py); what a client and the log see must not
-differ. Each mixin here states that once, and runs against the real scripts
-of both editions: a stalled connection is reset after --timeout with one log
+differ. Each mixin here states that once and runs against the modern real
+scripts (the classic ones are held to the same behaviour by
+tests/test_server_guard.py, tests/test_poetry_proxy.py and
+tests/test_transformedpoetry.py): a stalled connection is reset after --timeout with one log
 line, a half-closed client is still served, a connection that gets no
 answer is reset rather than closed, connections beyond the descriptor limit
 are refused with one line when refusing starts and one when it stops, the
@@ -209,10 +211,6 @@ class ModernFastPoetryGuardTests(FastPoetryGuardMixin, GuardTestCase):
     SCRIPT = "modern/fastpoetry.py"
 
 
-class ClassicFastPoetryGuardTests(FastPoetryGuardMixin, GuardTestCase):
-    SCRIPT = "twisted-server-1/fastpoetry.py"
-
-
 class TransformGuardMixin:
     """The transformation server (SCRIPT) and its clients."""
 
@@ -265,10 +263,6 @@ class TransformGuardMixin:
 
 class ModernTransformGuardTests(TransformGuardMixin, GuardTestCase):
     SCRIPT = "modern/transformedpoetry.py"
-
-
-class ClassicTransformGuardTests(TransformGuardMixin, GuardTestCase):
-    SCRIPT = "twisted-server-1/transformedpoetry.py"
 
 
 class ProxyGuardMixin:
@@ -352,10 +346,6 @@ class ProxyGuardMixin:
 
 class ModernProxyGuardTests(ProxyGuardMixin, GuardTestCase):
     SCRIPT = "modern/poetry-proxy.py"
-
-
-class ClassicProxyGuardTests(ProxyGuardMixin, GuardTestCase):
-    SCRIPT = "twisted-server-2/poetry-proxy-waiters.py"
 
 
 # -- the plugins, under twist as well as twistd ---------------------------------

@@ -21,11 +21,12 @@ from tests.helpers import (
     FASTPOETRY,
     ScriptTestCase,
     capture_log,
-    connect_receiver,
+    drain,
     load_script,
     poem_bytes,
     poem_path,
     receive,
+    slow_readers,
 )
 
 ADDR = IPv4Address("TCP", "127.0.0.1", 12345)
@@ -267,18 +268,12 @@ class BigPoemServerTests(ScriptTestCase):
     def test_stopCutsPoems(self):
         """SIGTERM while poems are being sent resets them: no cut poem looks whole."""
         server = yield self.start_server(FASTPOETRY, "--port", "0", self.poem_file)
-        held = holders(server.port, 3)
-        readers = [connect_receiver(server.port, pause=True) for _ in range(2)]
-        yield defer.gatherResults([reader.started for reader in readers])
+        readers = slow_readers(server.port, 5)
 
         server.send_signal("TERM")
         yield server.when_ended()
-        for reader in readers:
-            reader.transport.resumeProducing()
-        results = yield defer.gatherResults([reader.done for reader in readers])
+        results = [drain(reader) for reader in readers]
 
-        for sock in held:
-            sock.close()
         size = os.path.getsize(self.poem_file)
         for received, clean in results:
             self.assertFalse(clean)

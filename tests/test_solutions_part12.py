@@ -29,6 +29,7 @@ from tests.helpers import (
     lowered_text,
     netstring,
     poem_path,
+    run_in_process,
     serve_transforms,
 )
 from tools import launch
@@ -388,24 +389,23 @@ class SyncTransformClientScriptTests(ScriptTestCase):
             " more than the 1000000 bytes accepted\n",
         )
 
-    @defer.inlineCallbacks
     def test_badCommandLine(self):
         """A bad address, a dotted transform or a zero time-out: usage, status 2."""
+        main = load_script(CLIENT).main
         for args, message in [
             (["ten"], "invalid address 'ten'"),
             (["--xform", "a.b", "11000"], "--xform must be a name without a '.'"),
             (["--timeout", "0", "11000"], "--timeout must be more than 0"),
         ]:
-            proc = yield self.run_script(CLIENT, *args)
+            result = run_in_process(main, *args)
 
-            self.assertEqual(proc.exit_code, 2, args)
-            self.assertIn("usage: sync-transform-client.py", proc.stderr)
-            self.assertIn(message, proc.stderr)
+            self.assertEqual(result.exit_code, 2, args)
+            self.assertIn("usage: sync-transform-client.py", result.stderr)
+            self.assertIn(message, result.stderr)
 
-    @defer.inlineCallbacks
     def test_helpShowsTheCommand(self):
         """--help prints the docstring, with the command to run."""
-        proc = yield self.run_script(CLIENT, "--help")
+        proc = run_in_process(load_script(CLIENT).main, "--help")
 
         self.assertEqual(proc.exit_code, 0)
         self.assertIn(

@@ -34,11 +34,12 @@ from zope.interface.verify import verifyObject
 from tests.helpers import (
     ROOT,
     ScriptTestCase,
-    connect_receiver,
+    drain,
     fetch,
     listen,
     poem_bytes,
     poem_path,
+    slow_readers,
     tac_copy,
     without_plugin_caches,
 )
@@ -297,9 +298,13 @@ class TacScriptTests(TwistdTestCase):
         self.assertFalse(self.pidfile.exists())
 
     @defer.inlineCallbacks
-    def assertOneLine(self, message, *args, cwd=None):
-        """twistd `args` fails at once with `message`: one line, no traceback, no pid file."""
-        for daemon in ([], ["--nodaemon"]):
+    def assertOneLine(self, message, *args, cwd=None, modes=([], ["--nodaemon"])):
+        """twistd `args` fails at once with `message`: one line, no traceback, no pid file.
+
+        Daemon and foreground alike (`modes`): the check happens before twistd
+        goes into the background.
+        """
+        for daemon in modes:
             proc = yield self.run_twistd(
                 *daemon,
                 "--pidfile",
@@ -336,10 +341,11 @@ class TacScriptTests(TwistdTestCase):
             "--python",
             tac,
             cwd=self.dir,
+            modes=[["--nodaemon"]],
         )
 
     def test_portInUse(self):
-        """A port that is taken: one line saying so, foreground or daemon."""
+        """A port that is taken: one line saying so."""
         busy = listen(self, ServerFactory())
         tac = self.tac_copy(port=busy)
 
@@ -348,6 +354,7 @@ class TacScriptTests(TwistdTestCase):
             " (choose another port)",
             "--python",
             tac,
+            modes=[["--nodaemon"]],
         )
 
 
@@ -388,6 +395,19 @@ class PluginOptionsTests(unittest.SynchronousTestCase):
             (options["port"], options["iface"], options["backlog"], options["timeout"]),
             (10000, "localhost", 1024, 60.0),
         )
+
+    def test_help(self):
+        """The help twistd prints for `twistd fastpoetry --help`: options and defaults."""
+        text = str(self.plugin.Options())
+
+        for option in [
+            r"-p, --port=\s+The port number to listen on\. \[default: 10000\]",
+            r"--poem=\s+The file containing the poem\.",
+            r"--iface=\s+The interface to listen on\. \[default: localhost\]",
+            r"--backlog=.*\[default: 1024\]",
+            r"--timeout=\s+Seconds a connection may go",
+        ]:
+            self.assertRegex(text, option)
 
     def test_shortPortOption(self):
         """-p is short for --port."""
@@ -464,68 +484,26 @@ class PluginScriptTests(TwistdTestCase):
         self.assertRegex(proc.stdout, r"\n +fastpoetry +A fast poetry service\.\n")
 
     @defer.inlineCallbacks
-    def test_pluginHelp(self):
-        """`twistd fastpoetry --help` shows the plugin's options and defaults."""
-        proc = yield self.run_twistd("fastpoetry", "--help")
-
-        self.assertEqual(proc.exit_code, 0)
-        for option in [
-            r"-p, --port=\s+The port number to listen on\. \[default: 10000\]",
-            r"--poem=\s+The file containing the poem\.",
-            r"--iface=\s+The interface to listen on\. \[default: localhost\]",
-            r"--backlog=.*\[default: 1024\]",
-        ]:
-            self.assertRegex(proc.stdout, option)
-
-    @defer.inlineCallbacks
-    def test_servesThePoem(self):
-        """The plugin on --port 0 serves the poem file's exact bytes and logs it."""
+    def test_servesThenCtrlC(self):
+        """The plugin serves the exact poem; its pid file comes and goes; Ctrl-C is clean."""
         server = yield self.start_plugin()
+        written, pid = self.pidfile.read_text(), server.transport.pid
 
         received = yield self.serving(server)
+        yield server.stop("INT")
 
         self.assertEqual(received, ECSTASY)
         self.assertIn("loaded a poem from: poetry/ecstasy.txt", server.stdout)
-
-    @defer.inlineCallbacks
-    def test_pidFileWrittenThenRemoved(self):
-        """twistd writes the server's pid to --pidfile and removes it on exit."""
-        server = yield self.start_plugin()
-        written, pid = self.pidfile.read_text(), server.transport.pid
-        yield self.serving(server)
-
-        yield server.stop("INT")
-
         self.assertEqual(written, str(pid))
         self.assertFalse(self.pidfile.exists())
-
-    @defer.inlineCallbacks
-    def test_sigintShutdown(self):
-        """SIGINT (Ctrl-C) gives twistd's clean shutdown lines."""
-        server = yield self.start_plugin()
-        yield self.serving(server)
-
-        yield server.stop("INT")
-
         self.assertShutdown(server.stdout, "SIGINT")
         # twistd ends by re-raising the signal, so the shell sees "killed by
         # SIGINT"; it was not our SIGKILL of last resort.
         self.assertEqual(server.signal, signal.SIGINT)
 
     @defer.inlineCallbacks
-    def test_sigtermShutdown(self):
-        """SIGTERM (kill `cat twistd.pid`) gives the same clean shutdown."""
-        server = yield self.start_plugin()
-        yield self.serving(server)
-
-        yield server.stop("TERM")
-
-        self.assertShutdown(server.stdout, "SIGTERM")
-        self.assertEqual(server.signal, signal.SIGTERM)
-
-    @defer.inlineCallbacks
     def test_daemon(self):
-        """As a daemon the plugin logs to --logfile and stops on SIGTERM to its pid."""
+        """As a daemon the plugin logs to --logfile; SIGTERM to its pid stops it cleanly."""
         pid = yield self.run_daemon(
             "fastpoetry", "--port", "0", "--poem", poem_path("ecstasy.txt")
         )
@@ -592,9 +570,13 @@ class PluginScriptTests(TwistdTestCase):
         self.assertFalse(self.pidfile.exists())
 
     @defer.inlineCallbacks
-    def assertOneLine(self, message, *args):
-        """twistd `args` fails at once with `message`: one line, no traceback, no pid file."""
-        for daemon in ([], ["--nodaemon"]):
+    def assertOneLine(self, message, *args, modes=([], ["--nodaemon"])):
+        """twistd `args` fails at once with `message`: one line, no traceback, no pid file.
+
+        Daemon and foreground alike (`modes`): the check happens before twistd
+        goes into the background.
+        """
+        for daemon in modes:
             proc = yield self.run_twistd(
                 *daemon, "--pidfile", self.pidfile, "--logfile", self.logfile, *args
             )
@@ -605,13 +587,14 @@ class PluginScriptTests(TwistdTestCase):
             self.assertFalse(self.pidfile.exists())
 
     def test_missingPoemFile(self):
-        """A --poem that does not exist: one line naming it, foreground or daemon."""
+        """A --poem that does not exist: one line naming it."""
         return self.assertOneLine(
             "twistd fastpoetry: cannot read poetry/nope.txt: No such file or"
             " directory (run from the repository root)",
             "fastpoetry",
             "--poem",
             "poetry/nope.txt",
+            modes=[["--nodaemon"]],
         )
 
     def test_portInUse(self):
@@ -663,13 +646,10 @@ class PluginScriptTests(TwistdTestCase):
             b"".join(b"line %07d of a long poem\n" % i for i in range(200_000))
         )
         pid = yield self.run_daemon("fastpoetry", "--port", "0", "--poem", big)
-        readers = [connect_receiver(self.daemon_port(), pause=True) for _ in range(2)]
-        yield defer.gatherResults([reader.started for reader in readers])
+        readers = slow_readers(self.daemon_port(), 2)
 
         yield self.stop_daemon(pid)
-        for reader in readers:
-            reader.transport.resumeProducing()
-        results = yield defer.gatherResults([reader.done for reader in readers])
+        results = [drain(reader) for reader in readers]
 
         for received, clean in results:
             self.assertFalse(clean)
