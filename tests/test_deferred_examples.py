@@ -6,7 +6,7 @@ the lines: it shows when each callback ran.
 
 from twisted.internet import defer
 
-from tests.helpers import ScriptTestCase
+from tests.helpers import ScriptTestCase, run_example
 
 DEFER_10 = """\
 Example 1: three callbacks that return plain values.
@@ -53,19 +53,17 @@ class DeferredExampleTests(ScriptTestCase):
     # The examples fire their Deferreds by hand and end at once.
     timeout = 10
 
-    @defer.inlineCallbacks
     def test_defer10(self):
         """defer-10.py: the outer chain pauses on the inner Deferred, then resumes."""
-        proc = yield self.run_script("twisted-deferred/defer-10.py")
+        proc = run_example("twisted-deferred/defer-10.py")
 
         self.assertEqual(proc.exit_code, 0, proc.stderr)
         self.assertEqual(proc.stdout, DEFER_10)
         self.assertEqual(proc.stderr, "")
 
-    @defer.inlineCallbacks
     def test_defer11(self):
         """defer-11.py: callbacks on a fired Deferred run at once; paused, they wait."""
-        proc = yield self.run_script("twisted-deferred/defer-11.py")
+        proc = run_example("twisted-deferred/defer-11.py")
 
         self.assertEqual(proc.exit_code, 0, proc.stderr)
         self.assertEqual(proc.stdout, DEFER_11)

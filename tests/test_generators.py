@@ -4,9 +4,7 @@ Each script runs as a learner would run it, and prints what the text
 describes, in Python 3.
 """
 
-from twisted.internet import defer
-
-from tests.helpers import ScriptTestCase
+from tests.helpers import ScriptTestCase, run_example
 
 # gen-1.py and gen-2.py drive the same generator, one with a for loop and one
 # with next() by hand, so they print the same lines.
@@ -56,9 +54,8 @@ class GeneratorExampleTests(ScriptTestCase):
     # Plain Python with no waiting: each script ends at once.
     timeout = 10
 
-    @defer.inlineCallbacks
     def assertPrints(self, path, expected):
-        proc = yield self.run_script(path)
+        proc = run_example(path)
 
         self.assertEqual(proc.stdout, expected)
         self.assertEqual(proc.stderr, "")

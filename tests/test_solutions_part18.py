@@ -15,7 +15,7 @@ from twisted.internet import defer
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import ScriptTestCase, load_script
+from tests.helpers import ScriptTestCase, load_script, run_example
 
 DEFERRED_DICT = "solutions/part-18/deferred-dict.py"
 
@@ -292,8 +292,7 @@ class FireOnOneExampleTests(ScriptTestCase):
             shape = ast.literal_eval(lines[3].removeprefix("We got: "))
             self.assertEqual(shape, ("d2 result", 1))
 
-        d = self.run_script("solutions/part-18/deferred-list-fire-on-one-callback.py")
-        return d.addCallback(check)
+        check(run_example("solutions/part-18/deferred-list-fire-on-one-callback.py"))
 
     def test_fireOnOneErrback(self):
         """The first Deferred to fail (d2) fails the list with FirstError, index 1."""
@@ -312,8 +311,7 @@ class FireOnOneExampleTests(ScriptTestCase):
                 "Firing d1.\n",
             )
 
-        d = self.run_script("solutions/part-18/deferred-list-fire-on-one-errback.py")
-        return d.addCallback(check)
+        check(run_example("solutions/part-18/deferred-list-fire-on-one-errback.py"))
 
 
 class NestedExampleTests(ScriptTestCase):
@@ -338,8 +336,7 @@ class NestedExampleTests(ScriptTestCase):
                 " (True, [(True, 'd3 result'), (True, 'd4 result')])]\n",
             )
 
-        d = self.run_script("solutions/part-18/deferred-list-nested.py")
-        return d.addCallback(check)
+        check(run_example("solutions/part-18/deferred-list-nested.py"))
 
 
 class DeferredDictTests(SynchronousTestCase):
@@ -669,4 +666,4 @@ class DeferredDictDemoTests(ScriptTestCase):
             self.assertEqual(proc.stderr, "")
             self.assertEqual(proc.stdout, expected)
 
-        return self.run_script(DEFERRED_DICT).addCallback(check)
+        check(run_example(DEFERRED_DICT))
