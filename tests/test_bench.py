@@ -8,6 +8,7 @@ time nothing.
 import asyncio
 import io
 import socket
+import sys
 from pathlib import Path
 
 from twisted.internet import defer
@@ -334,6 +335,33 @@ class TargetTests(SynchronousTestCase):
 
         self.assertTrue(target.reached)
         self.assertIn("1.40×", target.measured)
+
+    def test_guardCost(self):
+        """The guard's µs per connection is set against the server's CPU per request."""
+        figures = {"twisted": {16: figures_of((1000, 1.0, 0.01, 0.060))}}
+
+        [cheap] = common.guard_cost_targets("s", figures, 2.4)
+        [dear] = common.guard_cost_targets("s", figures, 3.6)
+
+        self.assertTrue(cheap.reached)
+        self.assertIn("2.4 µs per connection of 60.0 µs: 4.0%", cheap.measured)
+        self.assertFalse(dear.reached)
+        self.assertEqual(common.guard_cost_targets("s", {}, 1.0), [])
+
+
+class GuardOverheadTests(SynchronousTestCase):
+    """guard_overhead_us runs one connection through a script's own classes."""
+
+    def test_cachedProxyIsSilent(self):
+        """The cached proxy 2.0 serves from its cache without a line per connection."""
+        out = io.StringIO()
+        # One connection per measurement instead of thousands.
+        self.patch(common.timeit, "repeat", lambda stmt, number, repeat: [stmt() or 1])
+        self.patch(sys, "stdout", out)
+
+        common.guard_overhead_us(proxies.PROXY_2, proxies.cached_proxy)
+
+        self.assertEqual(out.getvalue(), "")
 
 
 class VariantTests(SynchronousTestCase):

@@ -26,6 +26,7 @@ from bench.common import (
     Variant,
     cpu_ratio_targets,
     guard_cost_targets,
+    guard_overhead_us,
     measure_rates,
     no_loss_targets,
     original_rate_target,
@@ -83,7 +84,8 @@ async def run(ctx):
                 )
             )
     out.targets += cpu_ratio_targets("fastpoetry.py", figures, servers)
-    out.targets += guard_cost_targets("fastpoetry.py", figures)
+    overhead = guard_overhead_us(FASTPOETRY, lambda ns: ns["PoetryFactory"](poem))
+    out.targets += guard_cost_targets("fastpoetry.py", figures, overhead)
     return out.extend(await bursts(ctx, poem))
 
 

@@ -19,6 +19,7 @@ from bench.common import (
     Variant,
     cpu_ratio_targets,
     guard_cost_targets,
+    guard_overhead_us,
     measure_rates,
     no_loss_targets,
     original_rate_target,
@@ -75,5 +76,10 @@ async def run(ctx):
                 )
             )
     out.targets += cpu_ratio_targets("transformedpoetry.py", figures, servers)
-    out.targets += guard_cost_targets("transformedpoetry.py", figures)
+    overhead = guard_overhead_us(
+        TRANSFORM,
+        lambda ns: ns["TransformFactory"](ns["TransformService"]()),
+        request,
+    )
+    out.targets += guard_cost_targets("transformedpoetry.py", figures, overhead)
     return out
