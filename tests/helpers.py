@@ -18,10 +18,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import twisted.internet
 from twisted.internet import defer, protocol
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
-from twisted.internet.testing import StringTransport
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import capturedLogs, formatEvent
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.trial import unittest
@@ -439,6 +440,18 @@ def connect_protocol(factory, clock=None):
     transport = StringTransport()
     proto.makeConnection(transport)
     return proto, transport
+
+
+def fake_reactor(testcase):
+    """A running MemoryReactorClock, installed as twisted.internet.reactor for the test.
+
+    Scripts import the reactor inside get_poetry and friends, so their
+    connectTCP and callLater land here: no sockets, time moved by advance().
+    """
+    reactor = MemoryReactorClock()
+    reactor.running = True
+    testcase.patch(twisted.internet, "reactor", reactor)
+    return reactor
 
 
 def listen(testcase, factory, port=0):

@@ -7,10 +7,9 @@ stand for all four clients.
 
 import argparse
 
-import twisted.internet
 from twisted.internet import defer, error, protocol
 from twisted.internet.address import IPv4Address
-from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
@@ -18,6 +17,7 @@ from tests.helpers import (
     FASTPOETRY,
     ScriptTestCase,
     assert_printed,
+    fake_reactor,
     free_port,
     listen,
     load_script,
@@ -67,9 +67,7 @@ class DownloadTests(SynchronousTestCase):
 
     def setUp(self):
         self.module = load_script(CLIENT)
-        self.reactor = MemoryReactorClock()
-        self.reactor.running = True
-        self.patch(twisted.internet, "reactor", self.reactor)
+        self.reactor = fake_reactor(self)
         self.patch(self.module.DownloadGuard, "timeout", 5.0)
 
     def download(self, host="127.0.0.1", port=10001):

@@ -5,10 +5,9 @@ tests/test_client4.py); the tests here are for what Part 13 adds: the
 transformation client and poetry_main's callback that returns a Deferred.
 """
 
-import twisted.internet
 from twisted.internet import defer, error, task
 from twisted.internet.address import IPv4Address
-from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -16,6 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from tests.helpers import (
     TRANSFORM,
     ScriptTestCase,
+    fake_reactor,
     free_port,
     listen,
     load_script,
@@ -106,9 +106,7 @@ class TransformProxyGuardTests(SynchronousTestCase):
 
     def setUp(self):
         self.module = load_script(CLIENT)
-        self.reactor = MemoryReactorClock()
-        self.reactor.running = True
-        self.patch(twisted.internet, "reactor", self.reactor)
+        self.reactor = fake_reactor(self)
         self.patch(self.module.DownloadGuard, "timeout", 5.0)
 
     def test_silentServerTimesOut(self):

@@ -7,10 +7,9 @@ tests/test_proxy_waiters.py; what Part 14 changes between 1.0 and 2.0 (what
 get_poem returns on a hit, maybeDeferred) is tested per version here.
 """
 
-import twisted.internet
 from twisted.internet import defer, error, protocol
 from twisted.internet.address import IPv4Address
-from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
@@ -18,6 +17,7 @@ from tests.helpers import (
     FASTPOETRY,
     ScriptTestCase,
     capture_log,
+    fake_reactor,
     free_port,
     listen,
     load_script,
@@ -131,9 +131,7 @@ class FetchMixin:
         self.module = load_script(self.SCRIPT)
         self.module.print = lambda *args: None
         self.addCleanup(delattr, self.module, "print")
-        self.reactor = MemoryReactorClock()
-        self.reactor.running = True
-        self.patch(twisted.internet, "reactor", self.reactor)
+        self.reactor = fake_reactor(self)
         self.patch(self.module.DownloadGuard, "timeout", 30.0)
         self.log = capture_log(self)
         self.service = self.module.ProxyService("127.0.0.1", 10001)

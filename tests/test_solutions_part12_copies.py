@@ -15,10 +15,9 @@ that); the tests here are for what it changes.
 
 import shutil
 
-import twisted.internet
 from twisted.internet import defer, error, protocol, task
 from twisted.internet.address import IPv4Address
-from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
@@ -31,6 +30,7 @@ from tests.helpers import (
     capture_log,
     connect_protocol,
     exchange,
+    fake_reactor,
     listen,
     load_script,
     lowered_text,
@@ -540,9 +540,7 @@ class NetstringClientTests(SynchronousTestCase):
 
     def setUp(self):
         self.module = load_script(NETSTRING_CLIENT)
-        self.reactor = MemoryReactorClock()
-        self.reactor.running = True
-        self.patch(twisted.internet, "reactor", self.reactor)
+        self.reactor = fake_reactor(self)
 
     def download(self, host="127.0.0.1", port=10002):
         """Start a download and connect it; return its Deferred, protocol and transport."""
