@@ -18,6 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase
 import tests.test_client4 as client4
 from tests.helpers import (
     ScriptTestCase,
+    fake_reactor,
     load_script,
     lowered_text,
     poem_bytes,
@@ -252,8 +253,7 @@ class YouFireItTests(SynchronousTestCase):
 
     def test_getPoetryReturnsTheFactorysDeferred(self):
         """get_poetry returns the very Deferred its factory made."""
-        reactor = client4.MemoryReactorClock()
-        self.patch(client4.twisted.internet, "reactor", reactor)
+        reactor = fake_reactor(self)
 
         d = self.module.get_poetry("127.0.0.1", 10002)
 
