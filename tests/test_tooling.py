@@ -80,6 +80,40 @@ class TrialSummaryTests(ScriptTestCase):
         self.assertEqual(result.exit_code, 1)
 
     @defer.inlineCallbacks
+    def test_noTestsFails(self):
+        """A module with no tests in it is a failure, said on stderr."""
+        result = yield self.summarise(
+            self.fixture("from twisted.trial import unittest\n")
+        )
+
+        self.assertEqual(
+            result.stdout.splitlines()[-2:], ["PASSED", "0 passed, 0 failed"]
+        )
+        self.assertIn("trial ran no tests", result.stderr)
+        self.assertEqual(result.exit_code, 1)
+
+    @defer.inlineCallbacks
+    def test_bytesThatAreNotText(self):
+        """A test that prints bytes that are not UTF-8 still gets its summary."""
+        source = textwrap.dedent(
+            """
+            import sys
+            from twisted.trial import unittest
+
+            class FixtureTests(unittest.TestCase):
+                def test_prints(self):
+                    sys.stdout.buffer.write(b"\\xff\\xfe not text\\n")
+                    sys.stdout.flush()
+            """
+        )
+
+        result = yield self.summarise(self.fixture(source))
+
+        self.assertIn(b"\xff\xfe not text\n", result.out)
+        self.assertEqual(result.out.splitlines()[-1], b"1 passed, 0 failed")
+        self.assertEqual(result.exit_code, 0)
+
+    @defer.inlineCallbacks
     def test_deprecationIsAnError(self):
         """A deprecated Twisted API used by the code under test fails the run."""
         source = textwrap.dedent(
