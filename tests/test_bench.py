@@ -25,7 +25,7 @@ from tests.helpers import (
     poem_bytes,
     poem_path,
 )
-from tools import syncproc
+from tools import launch, syncproc
 
 POEM = poem_bytes("science.txt")
 
@@ -186,13 +186,45 @@ class TwistedOnTests(ScriptTestCase):
 
     @defer.inlineCallbacks
     def test_unknownReactor(self):
-        """An unknown reactor name is refused with the usage text and status 1."""
+        """An unknown reactor name is refused with the usage and status 2."""
         result = yield self.run_script(
             "bench/twisted_on.py", "no-such", "twisted-server-1/fastpoetry.py"
         )
 
-        self.assertEqual(result.exit_code, 1)
-        self.assertIn("Run one of the tutorial's Twisted scripts", result.stderr)
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("usage: python bench/twisted_on.py REACTOR SCRIPT", result.stderr)
+        self.assertIn("invalid choice: 'no-such'", result.stderr)
+
+
+class UnguardedTests(ScriptTestCase):
+    """bench/unguarded.py runs a server without its ServerGuard."""
+
+    @defer.inlineCallbacks
+    def test_serves(self):
+        """fastpoetry.py without its guard serves the poem as usual."""
+        server = yield self.start_server(
+            "bench/unguarded.py", launch.FASTPOETRY, poem_path("science.txt")
+        )
+
+        received = yield fetch(server.port)
+
+        self.assertEqual(received, POEM)
+
+    @defer.inlineCallbacks
+    def test_noScript(self):
+        """Without a script, the usage is printed with status 2."""
+        result = yield self.run_script("bench/unguarded.py")
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("usage: python bench/unguarded.py SCRIPT", result.stderr)
+
+    @defer.inlineCallbacks
+    def test_scriptWithoutGuard(self):
+        """A script that has no ServerGuard is refused with status 2."""
+        result = yield self.run_script("bench/unguarded.py", "tools/speedup.py")
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("tools/speedup.py has no ServerGuard", result.stderr)
 
 
 class FakeRound(load.Round):

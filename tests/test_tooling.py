@@ -185,5 +185,27 @@ class SpeedupTests(ScriptTestCase):
         """A factor that is not a positive number is refused."""
         result = yield self.run_script("tools/speedup.py", "0", "x.py")
 
-        self.assertEqual(result.exit_code, 1)
-        self.assertIn("FACTOR must be a number above 0", result.stderr)
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("usage: python tools/speedup.py FACTOR SCRIPT", result.stderr)
+        self.assertIn("FACTOR must be a number above 0, not '0'", result.stderr)
+
+    @defer.inlineCallbacks
+    def test_noScript(self):
+        """Without a script to run, the usage is printed with status 2."""
+        result = yield self.run_script("tools/speedup.py", "100")
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("the following arguments are required: SCRIPT", result.stderr)
+
+    @defer.inlineCallbacks
+    def test_optionsGoToTheScript(self):
+        """Options after the script are the script's, even -h."""
+        script = os.path.abspath(self.mktemp())
+        with open(script, "w") as f:
+            f.write("import sys\nprint(sys.argv[1:])\n")
+
+        result = yield self.run_script(
+            "tools/speedup.py", "2", script, "--port", "0", "-h", timeout=5
+        )
+
+        self.assertEqual(result.stdout, "['--port', '0', '-h']\n")
