@@ -1,9 +1,11 @@
 """The tooling: `make test`'s closing line and `make demo`."""
 
 import os
+import sys
 import textwrap
 
 from twisted.internet import defer
+from twisted.trial import unittest
 
 from tests.helpers import ScriptTestCase
 from tools import launch
@@ -209,3 +211,51 @@ class SpeedupTests(ScriptTestCase):
         )
 
         self.assertEqual(result.stdout, "['--port', '0', '-h']\n")
+
+
+# Ignores SIGTERM, says so, then waits to be killed.
+STUBBORN = (
+    "import signal, sys, time\n"
+    "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "print('ready', flush=True)\n"
+    "time.sleep(60)\n"
+)
+
+
+class LaunchTests(unittest.TestCase):
+    """tools/launch.py: waiting for new output, and stopping what is not ours."""
+
+    timeout = 20
+
+    @defer.inlineCallbacks
+    def test_waitForSince(self):
+        """wait_for with `since` counts only the lines printed after that point."""
+        proc = launch.ScriptProcess("fake")
+        proc.outReceived(b"tick\n")
+        proc.errReceived(b"tick\n")
+        since = (len(proc.out), len(proc.err))
+
+        waiting = proc.wait_for(rb"tick", since=since)
+        before = waiting.called
+        proc.errReceived(b"tick\n")
+        yield waiting
+
+        self.assertFalse(before)
+        self.assertTrue(waiting.called)
+
+    @defer.inlineCallbacks
+    def test_stopPidsKills(self):
+        """stop_pids SIGKILLs a process that ignores SIGTERM, after the grace."""
+        started = []
+        ended = launch.spawn(
+            [sys.executable, "-c", STUBBORN], timeout=15, started=started.append
+        )
+        (proc,) = started
+        yield proc.wait_for(rb"ready\n")
+        pid = proc.transport.pid
+
+        yield launch.stop_pids([pid], grace=0.2)
+
+        self.assertTrue(launch.process_gone(pid))
+        yield ended
+        self.assertEqual(proc.signal, 9)
