@@ -55,6 +55,7 @@ def checkout_state():
         capture_output=True,
         check=True,
         text=True,
+        timeout=30,
     ).stdout
 
 
@@ -266,7 +267,7 @@ class TourCommandLineTests(TourTestCase):
     """`make tour` lists the parts; a part that has no tour is a usage error."""
 
     def make(self, *args):
-        return launch.spawn(["make", "-s", "tour", *args], timeout=30)
+        return launch.run_make("tour", *args)
 
     @defer.inlineCallbacks
     def test_makeTourLists(self):
