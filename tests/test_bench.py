@@ -15,7 +15,7 @@ from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
 from bench import common, load, run
-from bench.scenarios import SCENARIOS, herd, proxies
+from bench.scenarios import SCENARIOS, herd, memory, proxies
 from tests.helpers import (
     ScriptTestCase,
     exchange,
@@ -379,6 +379,41 @@ class TargetTests(SynchronousTestCase):
         self.assertIn("2.4 µs per connection of 60.0 µs: 4.0%", cheap.measured)
         self.assertFalse(dear.reached)
         self.assertEqual(common.guard_cost_targets("s", {}, 1.0), [])
+
+
+class MemoryTargetTests(SynchronousTestCase):
+    """The memory target asks for no growth and every poem served."""
+
+    def sample(self, served, lost, growth=0):
+        base = 20 * 2**20
+        return {
+            "start": base,
+            "after_1k": base,
+            "after_20k": base + growth,
+            "served": served,
+            "lost": lost,
+        }
+
+    def test_flatAndServed(self):
+        """No growth and all 20,000 poems served in every round: reached."""
+        ss = [self.sample(memory.TOTAL, 0)] * 3
+
+        target = memory.memory_target("twisted", ss)
+
+        self.assertTrue(target.reached)
+        self.assertIn("served (lost) per round: 20,000 (0)", target.measured)
+
+    def test_refusingServerMisses(self):
+        """A server that refused connections does not grow, and misses the target."""
+        ss = [self.sample(memory.TOTAL, 0), self.sample(0, memory.TOTAL)]
+
+        self.assertFalse(memory.memory_target("twisted", ss).reached)
+
+    def test_growthMisses(self):
+        """Growing by 1 MiB misses the target, every poem served or not."""
+        ss = [self.sample(memory.TOTAL, 0, growth=memory.TARGET)]
+
+        self.assertFalse(memory.memory_target("twisted", ss).reached)
 
 
 class GuardOverheadTests(SynchronousTestCase):
