@@ -368,6 +368,30 @@ class TargetTests(SynchronousTestCase):
         self.assertTrue(target.reached)
         self.assertIn("1.40×", target.measured)
 
+    def test_cpuRatioNotForUnguarded(self):
+        """A server run without its guard is shown, but gets no CPU target."""
+        servers = [
+            common.Variant("twisted", "x.py").server(),
+            common.unguarded("x.py").server(),
+            common.unguarded("x.py", label="proxy, no guard").server(),
+        ]
+        figures = {
+            "twisted": {16: figures_of((1000, 1.0, 0.01, 0.014))},
+            common.UNGUARDED: {16: figures_of((1000, 1.0, 0.01, 0.020))},
+            "proxy, no guard": {16: figures_of((1000, 1.0, 0.01, 0.020))},
+            "asyncio+uvloop": {16: figures_of((1000, 1.0, 0.01, 0.010))},
+        }
+
+        targets = common.cpu_ratio_targets("fastpoetry.py", figures, servers)
+
+        self.assertEqual(
+            [t.what for t in targets],
+            [
+                "fastpoetry.py (twisted): CPU per request within 1.5× of"
+                " asyncio+uvloop (c=16)"
+            ],
+        )
+
     def test_guardCost(self):
         """The guard's µs per connection is set against the server's CPU per request."""
         figures = {"twisted": {16: figures_of((1000, 1.0, 0.01, 0.060))}}

@@ -28,7 +28,7 @@ from tools import launch, syncproc
 
 # The clients measured, one a line.
 CLIENTS = [
-    Variant("client 8", "twisted-client-8/get-poetry.py"),
+    Variant("client 8", launch.CLIENTS[8]),
 ]
 
 SERVERS = 8
@@ -53,7 +53,7 @@ def commands(transform, slow, fast):
 async def run(ctx):
     slow = [slow_server(f"slow {i}") for i in range(SERVERS)]
     fast = [Variant(f"fast {i}", FASTPOETRY).server(POEM_FILE) for i in range(SERVERS)]
-    transform = Variant("transform", "twisted-server-1/transformedpoetry.py").server()
+    transform = Variant("transform", launch.TRANSFORM).server()
     expected = (ROOT / POEM_FILE).read_text("utf-8").lower().strip()
 
     async def body():
