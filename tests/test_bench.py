@@ -113,6 +113,37 @@ class LoadGeneratorTests(SynchronousTestCase):
         self.assertEqual((result.requests, result.lost), (0, 3))
         self.assertEqual(result.errors, {"short reply": 3})
 
+    def test_longReplyIsLost(self):
+        """A reply longer than expected counts as a long reply."""
+        result = self.hammer(self.server.port, POEM[:-1], count=3)
+
+        self.assertEqual((result.requests, result.lost), (0, 3))
+        self.assertEqual(result.errors, {"long reply": 3})
+
+    def test_endlessReplyCutShort(self):
+        """A server that never stops sending is hung up on, not read for the round."""
+
+        async def endless(reader, writer):
+            try:
+                while True:
+                    writer.write(b"x" * 65536)
+                    await writer.drain()
+            except ConnectionError:
+                writer.close()
+
+        async def round_against_endless():
+            server = await asyncio.start_server(endless, "127.0.0.1", 0)
+            port = server.sockets[0].getsockname()[1]
+            async with server:
+                return await load.hammer(
+                    port, concurrency=2, count=3, seconds=10, expect=len(POEM)
+                )
+
+        result = asyncio.run(round_against_endless())
+
+        self.assertEqual(result.errors, {"long reply": 3})
+        self.assertLess(result.seconds, 5)
+
     def test_refusedIsLost(self):
         """A refused connection counts as lost, by the error's name."""
         result = self.hammer(free_port(), POEM, count=3)
