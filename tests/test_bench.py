@@ -15,7 +15,7 @@ from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
 from bench import common, load, run
-from bench.scenarios import SCENARIOS, herd, memory, proxies
+from bench.scenarios import SCENARIOS, client8, herd, memory, proxies
 from tests.helpers import (
     ScriptTestCase,
     exchange,
@@ -574,6 +574,27 @@ class ArgumentsTests(SynchronousTestCase):
         self.assertIn("took 12 s (herd 12 s)", text)
         self.assertLess(text.index("T\n"), text.index("targets (bench/README.md)"))
         self.assertTrue(text.endswith("  [NOT reached] w\n      m"))
+
+
+class Client8Tests(SynchronousTestCase):
+    """One run of a client in the client 8 scenario."""
+
+    def test_poemsAndStatus(self):
+        """A run that prints the eight poems and exits 0 is ok, with its wall time."""
+        argv = [sys.executable, "-c", "print('a poem\\n' * 8)"]
+
+        done = client8.one_run(argv, "a poem")
+
+        self.assertEqual((done["ok"], done["status"]), (True, 0))
+        self.assertLess(done["wall"], client8.TIMEOUT)
+
+    def test_timeoutIsAFailedRun(self):
+        """A client that runs past the limit is killed: a failed run, not an abort."""
+        argv = [sys.executable, "-c", "import time; time.sleep(30)"]
+
+        done = client8.one_run(argv, "a poem", timeout=0.5)
+
+        self.assertEqual(done, {"wall": 0.5, "ok": False, "status": None})
 
 
 class HerdTests(SynchronousTestCase):
