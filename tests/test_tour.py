@@ -25,7 +25,7 @@ from tests.helpers import ROOT, ScriptTestCase, path_with_python_only
 from tools import launch
 from tools.tour import part11
 from tools.tour.commands import Server, python
-from tools.tour.network import SLOWPOETRY, fastpoetry
+from tools.tour.network import fastpoetry
 from tools.tour.output import Excerpt, Output, Repeats
 from tools.tour.runner import Tour, run_part
 
@@ -320,7 +320,7 @@ class FailingStepTests(unittest.TestCase):
             "fast",
             "faulty",
             python(
-                SLOWPOETRY,
+                launch.SLOWPOETRY,
                 "--port",
                 "0",
                 "--num-bytes",
