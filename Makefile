@@ -16,16 +16,17 @@ demo: $(STAMP)
 	$(BIN)/python -W error::DeprecationWarning tools/demo.py
 
 # A guided tour of one part of the text, in one terminal (tools/tour/):
-# `make tour` lists the parts, `make tour PART=14` runs one, and FAST=1 (or
-# TOUR_ARGS=--fast) shortens its long waits.
+# `make tour` lists the parts, `make tour PART=14` runs one, and FAST=1
+# (also yes or true; or TOUR_ARGS=--fast) shortens its long waits. FAST=0,
+# or FAST unset, keeps the text's pace.
 tour: $(STAMP)
-	$(BIN)/python -W error::DeprecationWarning -m tools.tour $(if $(FAST),--fast) $(TOUR_ARGS) $(PART)
+	$(BIN)/python -W error::DeprecationWarning -m tools.tour $(if $(filter 1 yes true,$(FAST)),--fast) $(TOUR_ARGS) $(PART)
 
 # trial over the tests package with our deprecation warnings as errors; the
 # last line is "N passed, M failed" read from trial's own summary.
 # Two trial workers (one per CPU, say) halve the time: every test uses its
 # own ports and files. The diagrams' npm packages are installed first, from
-# npm's cache only, so that two workers never install them at once.
+# npm's cache only (never downloaded here); the tests use what is installed.
 TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 test: $(STAMP)
@@ -43,7 +44,8 @@ bench: $(BENCH_STAMP)
 figures: $(FIGURES_STAMP)
 	node $(FIGURES)/check.mjs docs/*.md
 
-# Only the npm install (the test of the checker uses this target too).
+# Only the npm install (the checker's tests ask `make -q figures-deps` whether
+# it is up to date, and install nothing).
 figures-deps: $(FIGURES_STAMP)
 
 # ruff everywhere; mypy --strict on the typed edition only (modern/ and its

@@ -35,7 +35,7 @@ except ImportError:  # the figures that need it are left out
 
 ROOT = launch.ROOT
 POEM_FILE = "poetry/fascination.txt"  # the tutorial's poem, for fastpoetry.py
-FASTPOETRY = "twisted-server-1/fastpoetry.py"
+FASTPOETRY = launch.FASTPOETRY
 SLOW_DELAY = 1.0  # seconds slowpoetry.py waits before it closes
 
 # Requests per round at each concurrency, and the most a round may take.
@@ -53,7 +53,8 @@ MAX_LATENCY_TARGET = 0.200  # seconds, at concurrency 128 and 1024
 CPU_RATIO_TARGET = 1.5  # Twisted's CPU per request over asyncio+uvloop's
 # The most the ServerGuard around a server's factory may cost of its rate.
 GUARD_COST_TARGET = 0.05
-# The label of a server run without its ServerGuard (bench/unguarded.py).
+# A server run without its ServerGuard: the script that does it, and its label.
+UNGUARDED_SCRIPT = "bench/unguarded.py"
 UNGUARDED = "twisted, no guard"
 
 
@@ -154,7 +155,7 @@ def twisted_servers(variants, reactors, *args):
 
 def slow_server(label):
     """slowpoetry.py: POEM_FILE in one piece at once, the close SLOW_DELAY s later."""
-    slow = Variant(label, "twisted-server-1/slowpoetry.py")
+    slow = Variant(label, launch.SLOWPOETRY)
     return slow.server("--delay", SLOW_DELAY, "--num-bytes", 1_000_000, POEM_FILE)
 
 
@@ -410,7 +411,8 @@ def cpu_ratio_targets(what, figures, servers, level=16):
 
     targets = []
     for server in servers:
-        if server.variant is None:  # a reference server
+        # A reference server, or one without its guard (not what the text runs).
+        if server.variant is None or server.variant.script == UNGUARDED_SCRIPT:
             continue
         label = server.label
         f = figures[label][level]
@@ -426,9 +428,9 @@ def cpu_ratio_targets(what, figures, servers, level=16):
     return targets
 
 
-def unguarded(script):
+def unguarded(script, label=UNGUARDED):
     """The Variant that runs `script` without its ServerGuard, to show what it costs."""
-    return Variant(UNGUARDED, "bench/unguarded.py", (script,))
+    return Variant(label, UNGUARDED_SCRIPT, (script,))
 
 
 def guard_overhead_us(script, make_factory, request=b""):

@@ -3,10 +3,12 @@
 `hammer()` keeps `concurrency` clients busy: each connects, optionally sends
 a request, reads until the server closes, checks what it got, and starts
 again, until `count` requests have been started or `seconds` have passed.
-A request that fails to connect, is reset, gets a short or wrong reply, or
-is still unanswered when the round's time is up counts as lost, by kind:
-the error's name ("ConnectionRefusedError", "ConnectionResetError", ...),
-"short reply" (closed before the expected size), "wrong reply" or
+A request that fails to connect, is reset, gets a short, long or wrong
+reply, or is still unanswered when the round's time is up counts as lost, by
+kind: the error's name ("ConnectionRefusedError", "ConnectionResetError",
+...), "short reply" (closed before the expected size), "long reply" (more
+than the expected size: the client hangs up as soon as it has that much, so
+a server that never stops sending costs no memory here), "wrong reply" or
 "unanswered".
 """
 
@@ -22,7 +24,7 @@ class Round:
     """What one round of requests measured."""
 
     requests: int = 0  # answered and verified
-    lost: int = 0  # refused, reset, short or wrong reply, or never answered
+    lost: int = 0  # refused, reset, short, long or wrong reply, or never answered
     seconds: float = 0.0  # wall time of the round
     bytes: int = 0  # bytes received in verified replies
     latencies: list = field(default_factory=list)  # seconds, one per request
@@ -44,22 +46,29 @@ class Round:
 
 
 class _Exchange(asyncio.Protocol):
-    """Send `request` (if any), then collect the reply until the server closes."""
+    """Send `request` (if any), then collect the reply until the server closes,
+    or until it has sent more than `limit` bytes (then hang up)."""
 
-    def __init__(self, request, done, keep):
+    def __init__(self, request, done, keep, limit):
         self.request = request
         self.done = done
         self.keep = keep  # keep the bytes (to compare) or only count them
+        self.limit = limit
         self.chunks = []
         self.size = 0
+        self.transport = None
 
     def connection_made(self, transport):
+        self.transport = transport
         if self.request:
             transport.write(self.request)
 
     def data_received(self, data):
         self.size += len(data)
-        if self.keep:
+        if self.size > self.limit:
+            self.chunks = []  # a long reply: nothing to compare
+            self.transport.abort()
+        elif self.keep:
             self.chunks.append(data)
 
     def eof_received(self):
@@ -86,7 +95,7 @@ async def hammer(
     in_flight = 0
 
     def factory_for(done):
-        return lambda: _Exchange(request, done, keep)
+        return lambda: _Exchange(request, done, keep, size)
 
     async def client():
         nonlocal started, in_flight
@@ -116,7 +125,9 @@ async def hammer(
                 result.lose(type(exc).__name__)
             elif proto.size < size:
                 result.lose("short reply")
-            elif proto.size != size or (keep and b"".join(proto.chunks) != expect):
+            elif proto.size > size:
+                result.lose("long reply")
+            elif keep and b"".join(proto.chunks) != expect:
                 result.lose("wrong reply")
             else:
                 result.requests += 1

@@ -12,6 +12,7 @@ they pick up whichever one is installed here. Reactors:
     asyncio-uvloop  the same reactor on a uvloop event loop
 """
 
+import argparse
 import runpy
 import sys
 
@@ -43,12 +44,19 @@ def install(name):
 
 
 def main():
-    if len(sys.argv) < 3 or sys.argv[1] not in REACTORS:
-        sys.exit(__doc__)
-    reactor_name, script = sys.argv[1], sys.argv[2]
-    install(reactor_name)
-    sys.argv = [script, *sys.argv[3:]]
-    runpy.run_path(script, run_name="__main__")
+    parser = argparse.ArgumentParser(
+        prog="python bench/twisted_on.py",
+        usage="%(prog)s REACTOR SCRIPT [ARGUMENTS...]",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("reactor", metavar="REACTOR", choices=REACTORS)
+    parser.add_argument("script", metavar="SCRIPT", help="a tutorial script")
+    # Whatever follows SCRIPT is the script's own, options included.
+    args = parser.parse_args(sys.argv[1:3])
+    install(args.reactor)
+    sys.argv = [args.script, *sys.argv[3:]]
+    runpy.run_path(args.script, run_name="__main__")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ side and show what the guard (time-outs, half-close, the connection limit,
 the cut on stop) costs per request.
 """
 
+import argparse
 import runpy
 import sys
 
@@ -23,14 +24,21 @@ def no_guard(factory, timeout, **kwargs):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if not argv:
-        sys.exit("usage: python bench/unguarded.py SCRIPT [ARGUMENTS...]")
-    script, *arguments = argv
+    parser = argparse.ArgumentParser(
+        prog="python bench/unguarded.py",
+        usage="%(prog)s SCRIPT [ARGUMENTS...]",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("script", metavar="SCRIPT", help="a tutorial server")
+    # Whatever follows SCRIPT is the script's own, options included.
+    script = parser.parse_args(argv[:1]).script
+    arguments = argv[1:]
     # Loaded under another name, the script defines its classes but does not
     # run its main(); this does, once the guard is out of the way.
     namespace = runpy.run_path(script, run_name="unguarded")
     if "ServerGuard" not in namespace:
-        sys.exit(f"unguarded.py: {script} has no ServerGuard")
+        parser.error(f"{script} has no ServerGuard")
     main = namespace["main"]
     main.__globals__["ServerGuard"] = no_guard
     sys.argv = [script, *arguments]

@@ -15,7 +15,7 @@ from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
 from bench import common, load, run
-from bench.scenarios import SCENARIOS, herd, proxies
+from bench.scenarios import SCENARIOS, client8, herd, memory, proxies
 from tests.helpers import (
     ScriptTestCase,
     exchange,
@@ -25,7 +25,7 @@ from tests.helpers import (
     poem_bytes,
     poem_path,
 )
-from tools import syncproc
+from tools import launch, syncproc
 
 POEM = poem_bytes("science.txt")
 
@@ -113,6 +113,37 @@ class LoadGeneratorTests(SynchronousTestCase):
         self.assertEqual((result.requests, result.lost), (0, 3))
         self.assertEqual(result.errors, {"short reply": 3})
 
+    def test_longReplyIsLost(self):
+        """A reply longer than expected counts as a long reply."""
+        result = self.hammer(self.server.port, POEM[:-1], count=3)
+
+        self.assertEqual((result.requests, result.lost), (0, 3))
+        self.assertEqual(result.errors, {"long reply": 3})
+
+    def test_endlessReplyCutShort(self):
+        """A server that never stops sending is hung up on, not read for the round."""
+
+        async def endless(reader, writer):
+            try:
+                while True:
+                    writer.write(b"x" * 65536)
+                    await writer.drain()
+            except ConnectionError:
+                writer.close()
+
+        async def round_against_endless():
+            server = await asyncio.start_server(endless, "127.0.0.1", 0)
+            port = server.sockets[0].getsockname()[1]
+            async with server:
+                return await load.hammer(
+                    port, concurrency=2, count=3, seconds=10, expect=len(POEM)
+                )
+
+        result = asyncio.run(round_against_endless())
+
+        self.assertEqual(result.errors, {"long reply": 3})
+        self.assertLess(result.seconds, 5)
+
     def test_refusedIsLost(self):
         """A refused connection counts as lost, by the error's name."""
         result = self.hammer(free_port(), POEM, count=3)
@@ -186,13 +217,45 @@ class TwistedOnTests(ScriptTestCase):
 
     @defer.inlineCallbacks
     def test_unknownReactor(self):
-        """An unknown reactor name is refused with the usage text and status 1."""
+        """An unknown reactor name is refused with the usage and status 2."""
         result = yield self.run_script(
             "bench/twisted_on.py", "no-such", "twisted-server-1/fastpoetry.py"
         )
 
-        self.assertEqual(result.exit_code, 1)
-        self.assertIn("Run one of the tutorial's Twisted scripts", result.stderr)
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("usage: python bench/twisted_on.py REACTOR SCRIPT", result.stderr)
+        self.assertIn("invalid choice: 'no-such'", result.stderr)
+
+
+class UnguardedTests(ScriptTestCase):
+    """bench/unguarded.py runs a server without its ServerGuard."""
+
+    @defer.inlineCallbacks
+    def test_serves(self):
+        """fastpoetry.py without its guard serves the poem as usual."""
+        server = yield self.start_server(
+            "bench/unguarded.py", launch.FASTPOETRY, poem_path("science.txt")
+        )
+
+        received = yield fetch(server.port)
+
+        self.assertEqual(received, POEM)
+
+    @defer.inlineCallbacks
+    def test_noScript(self):
+        """Without a script, the usage is printed with status 2."""
+        result = yield self.run_script("bench/unguarded.py")
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("usage: python bench/unguarded.py SCRIPT", result.stderr)
+
+    @defer.inlineCallbacks
+    def test_scriptWithoutGuard(self):
+        """A script that has no ServerGuard is refused with status 2."""
+        result = yield self.run_script("bench/unguarded.py", "tools/speedup.py")
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("tools/speedup.py has no ServerGuard", result.stderr)
 
 
 class FakeRound(load.Round):
@@ -336,6 +399,30 @@ class TargetTests(SynchronousTestCase):
         self.assertTrue(target.reached)
         self.assertIn("1.40×", target.measured)
 
+    def test_cpuRatioNotForUnguarded(self):
+        """A server run without its guard is shown, but gets no CPU target."""
+        servers = [
+            common.Variant("twisted", "x.py").server(),
+            common.unguarded("x.py").server(),
+            common.unguarded("x.py", label="proxy, no guard").server(),
+        ]
+        figures = {
+            "twisted": {16: figures_of((1000, 1.0, 0.01, 0.014))},
+            common.UNGUARDED: {16: figures_of((1000, 1.0, 0.01, 0.020))},
+            "proxy, no guard": {16: figures_of((1000, 1.0, 0.01, 0.020))},
+            "asyncio+uvloop": {16: figures_of((1000, 1.0, 0.01, 0.010))},
+        }
+
+        targets = common.cpu_ratio_targets("fastpoetry.py", figures, servers)
+
+        self.assertEqual(
+            [t.what for t in targets],
+            [
+                "fastpoetry.py (twisted): CPU per request within 1.5× of"
+                " asyncio+uvloop (c=16)"
+            ],
+        )
+
     def test_guardCost(self):
         """The guard's µs per connection is set against the server's CPU per request."""
         figures = {"twisted": {16: figures_of((1000, 1.0, 0.01, 0.060))}}
@@ -347,6 +434,41 @@ class TargetTests(SynchronousTestCase):
         self.assertIn("2.4 µs per connection of 60.0 µs: 4.0%", cheap.measured)
         self.assertFalse(dear.reached)
         self.assertEqual(common.guard_cost_targets("s", {}, 1.0), [])
+
+
+class MemoryTargetTests(SynchronousTestCase):
+    """The memory target asks for no growth and every poem served."""
+
+    def sample(self, served, lost, growth=0):
+        base = 20 * 2**20
+        return {
+            "start": base,
+            "after_1k": base,
+            "after_20k": base + growth,
+            "served": served,
+            "lost": lost,
+        }
+
+    def test_flatAndServed(self):
+        """No growth and all 20,000 poems served in every round: reached."""
+        ss = [self.sample(memory.TOTAL, 0)] * 3
+
+        target = memory.memory_target("twisted", ss)
+
+        self.assertTrue(target.reached)
+        self.assertIn("served (lost) per round: 20,000 (0)", target.measured)
+
+    def test_refusingServerMisses(self):
+        """A server that refused connections does not grow, and misses the target."""
+        ss = [self.sample(memory.TOTAL, 0), self.sample(0, memory.TOTAL)]
+
+        self.assertFalse(memory.memory_target("twisted", ss).reached)
+
+    def test_growthMisses(self):
+        """Growing by 1 MiB misses the target, every poem served or not."""
+        ss = [self.sample(memory.TOTAL, 0, growth=memory.TARGET)]
+
+        self.assertFalse(memory.memory_target("twisted", ss).reached)
 
 
 class GuardOverheadTests(SynchronousTestCase):
@@ -452,6 +574,27 @@ class ArgumentsTests(SynchronousTestCase):
         self.assertIn("took 12 s (herd 12 s)", text)
         self.assertLess(text.index("T\n"), text.index("targets (bench/README.md)"))
         self.assertTrue(text.endswith("  [NOT reached] w\n      m"))
+
+
+class Client8Tests(SynchronousTestCase):
+    """One run of a client in the client 8 scenario."""
+
+    def test_poemsAndStatus(self):
+        """A run that prints the eight poems and exits 0 is ok, with its wall time."""
+        argv = [sys.executable, "-c", "print('a poem\\n' * 8)"]
+
+        done = client8.one_run(argv, "a poem")
+
+        self.assertEqual((done["ok"], done["status"]), (True, 0))
+        self.assertLess(done["wall"], client8.TIMEOUT)
+
+    def test_timeoutIsAFailedRun(self):
+        """A client that runs past the limit is killed: a failed run, not an abort."""
+        argv = [sys.executable, "-c", "import time; time.sleep(30)"]
+
+        done = client8.one_run(argv, "a poem", timeout=0.5)
+
+        self.assertEqual(done, {"wall": 0.5, "ok": False, "status": None})
 
 
 class HerdTests(SynchronousTestCase):

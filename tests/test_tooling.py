@@ -1,9 +1,11 @@
 """The tooling: `make test`'s closing line and `make demo`."""
 
 import os
+import sys
 import textwrap
 
 from twisted.internet import defer
+from twisted.trial import unittest
 
 from tests.helpers import ScriptTestCase
 from tools import launch
@@ -80,6 +82,40 @@ class TrialSummaryTests(ScriptTestCase):
         self.assertEqual(result.exit_code, 1)
 
     @defer.inlineCallbacks
+    def test_noTestsFails(self):
+        """A module with no tests in it is a failure, said on stderr."""
+        result = yield self.summarise(
+            self.fixture("from twisted.trial import unittest\n")
+        )
+
+        self.assertEqual(
+            result.stdout.splitlines()[-2:], ["PASSED", "0 passed, 0 failed"]
+        )
+        self.assertIn("trial ran no tests", result.stderr)
+        self.assertEqual(result.exit_code, 1)
+
+    @defer.inlineCallbacks
+    def test_bytesThatAreNotText(self):
+        """A test that prints bytes that are not UTF-8 still gets its summary."""
+        source = textwrap.dedent(
+            """
+            import sys
+            from twisted.trial import unittest
+
+            class FixtureTests(unittest.TestCase):
+                def test_prints(self):
+                    sys.stdout.buffer.write(b"\\xff\\xfe not text\\n")
+                    sys.stdout.flush()
+            """
+        )
+
+        result = yield self.summarise(self.fixture(source))
+
+        self.assertIn(b"\xff\xfe not text\n", result.out)
+        self.assertEqual(result.out.splitlines()[-1], b"1 passed, 0 failed")
+        self.assertEqual(result.exit_code, 0)
+
+    @defer.inlineCallbacks
     def test_deprecationIsAnError(self):
         """A deprecated Twisted API used by the code under test fails the run."""
         source = textwrap.dedent(
@@ -151,5 +187,75 @@ class SpeedupTests(ScriptTestCase):
         """A factor that is not a positive number is refused."""
         result = yield self.run_script("tools/speedup.py", "0", "x.py")
 
-        self.assertEqual(result.exit_code, 1)
-        self.assertIn("FACTOR must be a number above 0", result.stderr)
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("usage: python tools/speedup.py FACTOR SCRIPT", result.stderr)
+        self.assertIn("FACTOR must be a number above 0, not '0'", result.stderr)
+
+    @defer.inlineCallbacks
+    def test_noScript(self):
+        """Without a script to run, the usage is printed with status 2."""
+        result = yield self.run_script("tools/speedup.py", "100")
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("the following arguments are required: SCRIPT", result.stderr)
+
+    @defer.inlineCallbacks
+    def test_optionsGoToTheScript(self):
+        """Options after the script are the script's, even -h."""
+        script = os.path.abspath(self.mktemp())
+        with open(script, "w") as f:
+            f.write("import sys\nprint(sys.argv[1:])\n")
+
+        result = yield self.run_script(
+            "tools/speedup.py", "2", script, "--port", "0", "-h", timeout=5
+        )
+
+        self.assertEqual(result.stdout, "['--port', '0', '-h']\n")
+
+
+# Ignores SIGTERM, says so, then waits to be killed.
+STUBBORN = (
+    "import signal, sys, time\n"
+    "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "print('ready', flush=True)\n"
+    "time.sleep(60)\n"
+)
+
+
+class LaunchTests(unittest.TestCase):
+    """tools/launch.py: waiting for new output, and stopping what is not ours."""
+
+    timeout = 20
+
+    @defer.inlineCallbacks
+    def test_waitForSince(self):
+        """wait_for with `since` counts only the lines printed after that point."""
+        proc = launch.ScriptProcess("fake")
+        proc.outReceived(b"tick\n")
+        proc.errReceived(b"tick\n")
+        since = (len(proc.out), len(proc.err))
+
+        waiting = proc.wait_for(rb"tick", since=since)
+        before = waiting.called
+        proc.errReceived(b"tick\n")
+        yield waiting
+
+        self.assertFalse(before)
+        self.assertTrue(waiting.called)
+
+    @defer.inlineCallbacks
+    def test_stopPidsKills(self):
+        """stop_pids SIGKILLs a process that ignores SIGTERM, after the grace."""
+        started = []
+        ended = launch.spawn(
+            [sys.executable, "-c", STUBBORN], timeout=15, started=started.append
+        )
+        (proc,) = started
+        yield proc.wait_for(rb"ready\n")
+        pid = proc.transport.pid
+
+        yield launch.stop_pids([pid], grace=0.2)
+
+        self.assertTrue(launch.process_gone(pid))
+        yield ended
+        self.assertEqual(proc.signal, 9)

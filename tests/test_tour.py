@@ -25,7 +25,7 @@ from tests.helpers import ROOT, ScriptTestCase, path_with_python_only
 from tools import launch
 from tools.tour import part11
 from tools.tour.commands import Server, python
-from tools.tour.network import SLOWPOETRY, fastpoetry
+from tools.tour.network import fastpoetry
 from tools.tour.output import Excerpt, Output, Repeats
 from tools.tour.runner import Tour, run_part
 
@@ -55,6 +55,7 @@ def checkout_state():
         capture_output=True,
         check=True,
         text=True,
+        timeout=30,
     ).stdout
 
 
@@ -266,7 +267,7 @@ class TourCommandLineTests(TourTestCase):
     """`make tour` lists the parts; a part that has no tour is a usage error."""
 
     def make(self, *args):
-        return launch.spawn(["make", "-s", "tour", *args], timeout=30)
+        return launch.run_make("tour", *args)
 
     @defer.inlineCallbacks
     def test_makeTourLists(self):
@@ -319,7 +320,7 @@ class FailingStepTests(unittest.TestCase):
             "fast",
             "faulty",
             python(
-                SLOWPOETRY,
+                launch.SLOWPOETRY,
                 "--port",
                 "0",
                 "--num-bytes",

@@ -15,11 +15,9 @@ Run from the repository root:
 from twisted.internet import defer, task
 
 from tools import launch
+from tools.launch import FASTPOETRY, PROXY_2, TRANSFORM
 
-TRANSFORM = "twisted-server-1/transformedpoetry.py"
-POETRY = "twisted-server-1/fastpoetry.py"
-PROXY = "twisted-server-2/poetry-proxy.py"
-CLIENT = "twisted-client-8/get-poetry.py"
+CLIENT = launch.CLIENTS[8]
 
 DIRECT_POEM = "poetry/fascination.txt"
 PROXIED_POEM = "poetry/science.txt"
@@ -65,12 +63,14 @@ def demo(reactor):
     try:
         say("Starting the servers, each on a port the system picks:")
         transform = yield start(procs, "transform server", TRANSFORM, "--port", 0)
-        direct = yield start(procs, "poetry server", POETRY, "--port", 0, DIRECT_POEM)
+        direct = yield start(
+            procs, "poetry server", FASTPOETRY, "--port", 0, DIRECT_POEM
+        )
         upstream = yield start(
-            procs, "poetry server", POETRY, "--port", 0, PROXIED_POEM
+            procs, "poetry server", FASTPOETRY, "--port", 0, PROXIED_POEM
         )
         proxy = yield start(
-            procs, "caching proxy 2.0", PROXY, "--port", 0, upstream.port
+            procs, "caching proxy 2.0", PROXY_2, "--port", 0, upstream.port
         )
         say()
 

@@ -13,6 +13,7 @@ or, under twistd, when Twisted logs "<Factory> starting on 41235".
 
 import os
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -20,10 +21,24 @@ from twisted.internet import defer, error, protocol, task
 
 ROOT = Path(__file__).resolve().parent.parent
 POETRY = ROOT / "poetry"
-# The tac file of Part 16, and the cache twistd's (and trial's) plugin scan
-# writes into the checkout.
+
+# The tutorial's scripts that the tests, the demo, the tour and the bench
+# start, as the text names them (relative to the repository root).
+FASTPOETRY = "twisted-server-1/fastpoetry.py"
+SLOWPOETRY = "twisted-server-1/slowpoetry.py"
+TRANSFORM = "twisted-server-1/transformedpoetry.py"
+PROXY_1 = "twisted-server-1/poetry-proxy.py"
+PROXY_2 = "twisted-server-2/poetry-proxy.py"
+PROXY_WAITERS = "twisted-server-2/poetry-proxy-waiters.py"
+# The tac file of Part 16.
 TAC = "twisted-server-3/fastpoetry.py"
+# The clients of Parts 11, 13, 17 and 18, by number.
+CLIENTS = {n: f"twisted-client-{n}/get-poetry.py" for n in (4, 6, 7, 8)}
+
+# The cache twistd's (and trial's) plugin scan writes into the checkout.
 DROPIN_CACHE = ROOT / "twisted" / "plugins" / "dropin.cache"
+# The Makefile's $(STAMP): the project is installed in .venv.
+INSTALL_STAMP = ".venv/.installed"
 
 # "... on IPv4Address(type='TCP', host='127.0.0.1', port=41235)." (an
 # IPv6Address has more fields after the port)
@@ -133,13 +148,23 @@ class ScriptProcess(protocol.ProcessProtocol):
             ready, self._ready = self._ready, None
             ready.callback(self)
 
-    def wait_for(self, pattern, timeout=10.0, count=1):
-        """Fire once `pattern` (bytes regex) has matched `count` times in the output."""
+    def wait_for(self, pattern, timeout=10.0, count=1, since=(0, 0)):
+        """Fire once `pattern` (bytes regex) has matched `count` times in the output.
+
+        `since` is where to start looking: (offset in stdout, offset in
+        stderr), such as (len(proc.out), len(proc.err)) taken earlier.
+        """
         from twisted.internet import reactor
 
         pattern = re.compile(pattern) if isinstance(pattern, bytes) else pattern
-        waiter = defer.Deferred()
-        self._line_waiters.append((pattern, count, waiter))
+
+        def forget(waiter):  # on time-out: stop looking
+            self._line_waiters[:] = [
+                e for e in self._line_waiters if e[3] is not waiter
+            ]
+
+        waiter = defer.Deferred(forget)
+        self._line_waiters.append((pattern, count, since, waiter))
         self._check_lines()
         if not waiter.called:
             waiter.addTimeout(timeout, reactor)
@@ -147,8 +172,10 @@ class ScriptProcess(protocol.ProcessProtocol):
 
     def _check_lines(self):
         for entry in list(self._line_waiters):
-            pattern, count, waiter = entry
-            seen = len(pattern.findall(self.out)) + len(pattern.findall(self.err))
+            pattern, count, (out_from, err_from), waiter = entry
+            seen = len(pattern.findall(self.out, out_from)) + len(
+                pattern.findall(self.err, err_from)
+            )
             if seen >= count:
                 self._line_waiters.remove(entry)
                 waiter.callback(self)
@@ -288,6 +315,21 @@ def run_script(path, *args, timeout=10.0, **kwargs):
     return spawn(python_argv(path, *args), timeout=timeout, **kwargs)
 
 
+def run_make(*args, timeout=30.0, env=None):
+    """Run `make -s ARGS` in the repository root, as spawn() runs a command.
+
+    For the tests: a surrounding make's variables (`make test`'s MAKEFLAGS,
+    with -j or -n) do not reach this one, and the install stamp counts as
+    up to date (make's --old-file), so a test never pip-installs into the
+    venv it runs from.
+    """
+    env = dict(env if env is not None else child_env())
+    for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL"):
+        env.pop(name, None)
+    argv = ["make", "-s", "--old-file", INSTALL_STAMP, *args]
+    return spawn(argv, timeout=timeout, env=env)
+
+
 @defer.inlineCallbacks
 def stop_all(procs, signame="TERM"):
     """Stop every child in `procs` and wait until they have all exited."""
@@ -306,6 +348,29 @@ def process_gone(pid):
     except FileNotFoundError:
         return True
     return re.search(r"^State:\s+Z", status, re.MULTILINE) is not None
+
+
+def signal_quietly(pid, sig):
+    """os.kill, where a process that has already gone is no error."""
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+@defer.inlineCallbacks
+def stop_pids(pids, grace=STOP_GRACE):
+    """SIGTERM processes that are not our children (twistd daemons, say),
+    SIGKILL those still there after `grace` seconds; fire once all are gone."""
+    pids = [pid for pid in pids if not process_gone(pid)]
+    for pid in pids:
+        signal_quietly(pid, signal.SIGTERM)
+    try:
+        yield poll(lambda: all(map(process_gone, pids)), "SIGTERM to work", grace)
+    except ScriptFailed:
+        for pid in pids:
+            signal_quietly(pid, signal.SIGKILL)
+        yield poll(lambda: all(map(process_gone, pids)), "SIGKILL to work", grace)
 
 
 def marked_processes(name, value):

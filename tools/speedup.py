@@ -14,6 +14,7 @@ shrink: reactor.seconds() still tells the real time, so code that schedules
 by the clock (LoopingCall, say) does not speed up.
 """
 
+import argparse
 import runpy
 import sys
 
@@ -28,23 +29,36 @@ def speed_up(reactor, factor):
     reactor.callLater = shorter
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) < 2:
-        sys.exit("usage: python tools/speedup.py FACTOR SCRIPT [ARGUMENTS...]")
+def parse_args(argv):
+    """FACTOR and SCRIPT; whatever follows is the script's, options included."""
+    parser = argparse.ArgumentParser(
+        prog="python tools/speedup.py",
+        usage="%(prog)s FACTOR SCRIPT [ARGUMENTS...]",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("factor", metavar="FACTOR", help="how many times faster")
+    parser.add_argument("script", metavar="SCRIPT", help="the script to run")
+    args = parser.parse_args(argv[:2])
+    args.arguments = argv[2:]
     try:
-        factor = float(argv[0])
+        factor = float(args.factor)
     except ValueError:
         factor = 0
-    if factor <= 0:
-        sys.exit(f"speedup.py: FACTOR must be a number above 0, not {argv[0]!r}")
+    if not factor > 0:
+        parser.error(f"FACTOR must be a number above 0, not {args.factor!r}")
+    args.factor = factor
+    return args
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
 
     from twisted.internet import reactor
 
-    speed_up(reactor, factor)
-    script, *arguments = argv[1:]
-    sys.argv = [script, *arguments]
-    runpy.run_path(script, run_name="__main__")
+    speed_up(reactor, args.factor)
+    sys.argv = [args.script, *args.arguments]
+    runpy.run_path(args.script, run_name="__main__")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 trial's own summary ("PASSED (successes=12)" or "FAILED (failures=1,
 errors=2, successes=9, skips=1)") is streamed through unchanged; the counts
 in it become the closing line. The exit status is non-zero when trial's is,
-when anything failed or errored, or when no summary could be found.
+when anything failed or errored, when no summary could be found, or when
+trial ran no tests at all (a misspelt module name, say).
 
 trial's working directory (its log, the tests' temporary files) is made
 outside the checkout; it is deleted after a green run and kept, with its
@@ -18,13 +19,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
-SUMMARY = re.compile(r"^(PASSED|FAILED) \((.*)\)\s*$")
+from tools.launch import DROPIN_CACHE
+
+# "PASSED (successes=12)"; a bare "PASSED" when there were no tests at all.
+SUMMARY = re.compile(r"^(PASSED|FAILED)(?: \((.*)\))?\s*$")
+RAN = re.compile(r"^Ran (\d+) tests? in ")
 # Counts that mean something went wrong, in trial's own words.
 BAD = ("failures", "errors", "unexpectedSuccesses")
-# trial's scan for reporter plugins writes this cache into the checkout.
-DROPIN_CACHE = Path(__file__).resolve().parent.parent / "twisted/plugins/dropin.cache"
 
 
 def main(argv):
@@ -46,17 +48,20 @@ def main(argv):
         *argv,
     ]
     had_cache = DROPIN_CACHE.exists()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True)
-    counts = None
-    for line in proc.stdout:
-        sys.stdout.write(line)
-        sys.stdout.flush()
-        match = SUMMARY.match(line)
-        if match:
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
+    counts = ran = None
+    # trial's output passes through as bytes: a test may print anything.
+    for raw in proc.stdout:
+        sys.stdout.buffer.write(raw)
+        sys.stdout.buffer.flush()
+        line = raw.decode("utf-8", errors="replace")
+        if match := RAN.match(line):
+            ran = int(match[1])
+        if match := SUMMARY.match(line):
             counts = {
                 key: int(value)
                 for key, value in (
-                    item.split("=") for item in match[2].split(", ") if item
+                    item.split("=") for item in (match[2] or "").split(", ") if item
                 )
             }
     status = proc.wait()
@@ -66,6 +71,14 @@ def main(argv):
     if counts is None:
         print("0 passed, 1 failed")
         print(f"trial printed no summary; see {workdir}/_trial_temp", file=sys.stderr)
+        return status or 1
+    if ran == 0 or not counts:
+        print("0 passed, 0 failed")
+        print(
+            f"trial ran no tests: is {' '.join(argv)!r} the right name?",
+            file=sys.stderr,
+        )
+        shutil.rmtree(workdir, ignore_errors=True)
         return status or 1
     passed = counts.get("successes", 0) + counts.get("expectedFailures", 0)
     failed = sum(counts.get(key, 0) for key in BAD)

@@ -11,6 +11,7 @@ Target: wall time ≤ 1.1 × the 1 s delay + the client's start-up.
 """
 
 import statistics
+import subprocess
 import time
 
 from bench.common import (
@@ -28,7 +29,7 @@ from tools import launch, syncproc
 
 # The clients measured, one a line.
 CLIENTS = [
-    Variant("client 8", "twisted-client-8/get-poetry.py"),
+    Variant("client 8", launch.CLIENTS[8]),
 ]
 
 SERVERS = 8
@@ -50,10 +51,25 @@ def commands(transform, slow, fast):
     return runs
 
 
+def one_run(argv, expected, timeout=TIMEOUT):
+    """Run a client once: its wall time, whether it printed the SERVERS poems
+    and exited 0, and its status. A client still running after `timeout`
+    seconds is killed, and that run fails with the limit as its wall time."""
+    t0 = time.perf_counter()
+    try:
+        done = syncproc.run(argv, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"wall": timeout, "ok": False, "status": None}
+    wall = time.perf_counter() - t0
+    text = done.stdout.decode("utf-8", errors="replace")
+    ok = done.returncode == 0 and text.count(expected) == SERVERS
+    return {"wall": wall, "ok": ok, "status": done.returncode}
+
+
 async def run(ctx):
     slow = [slow_server(f"slow {i}") for i in range(SERVERS)]
     fast = [Variant(f"fast {i}", FASTPOETRY).server(POEM_FILE) for i in range(SERVERS)]
-    transform = Variant("transform", "twisted-server-1/transformedpoetry.py").server()
+    transform = Variant("transform", launch.TRANSFORM).server()
     expected = (ROOT / POEM_FILE).read_text("utf-8").lower().strip()
 
     async def body():
@@ -62,14 +78,7 @@ async def run(ctx):
         for r in range(ctx.rounds):
             for label, argv in argvs.items():
                 ctx.progress.show(f"client 8: {label} round {r + 1}/{ctx.rounds}")
-                t0 = time.perf_counter()
-                done = syncproc.run(argv, timeout=TIMEOUT)
-                wall = time.perf_counter() - t0
-                text = done.stdout.decode("utf-8", errors="replace")
-                ok = done.returncode == 0 and text.count(expected) == SERVERS
-                runs.setdefault(label, []).append(
-                    {"wall": wall, "ok": ok, "status": done.returncode}
-                )
+                runs.setdefault(label, []).append(one_run(argv, expected))
         return runs
 
     runs = await ctx.run_servers([transform, *slow, *fast], body)

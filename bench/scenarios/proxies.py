@@ -36,8 +36,10 @@ from bench.common import (
     rate_table,
     slow_server,
     summarise,
+    unguarded,
 )
 from tools import launch
+from tools.launch import PROXY_1, PROXY_2, PROXY_WAITERS
 
 
 @dataclass(frozen=True)
@@ -49,27 +51,18 @@ class Proxy(Variant):
 
 # The proxies measured, one a line (the herd scenario measures the same ones).
 PROXIES = [
-    Proxy("proxy 1.0", "twisted-server-1/poetry-proxy.py"),
-    Proxy("proxy 2.0", "twisted-server-2/poetry-proxy.py"),
-    Proxy(
-        "proxy 2.1 (waiters)",
-        "twisted-server-2/poetry-proxy-waiters.py",
-        single_flight=True,
-    ),
+    Proxy("proxy 1.0", PROXY_1),
+    Proxy("proxy 2.0", PROXY_2),
+    Proxy("proxy 2.1 (waiters)", PROXY_WAITERS, single_flight=True),
     Proxy("modern proxy 2.1", "modern/poetry-proxy.py", single_flight=True),
 ]
 
 # Proxy 2.0 without its ServerGuard, to show what the guard costs a cached poem.
-UNGUARDED_PROXY = Proxy(
-    f"proxy 2.0, {UNGUARDED}",
-    "bench/unguarded.py",
-    ("twisted-server-2/poetry-proxy.py",),
-)
+UNGUARDED_PROXY = unguarded(PROXY_2, label=f"proxy 2.0, {UNGUARDED}")
 
 COLD_CLIENTS = 50
 COLD_SECONDS = 10.0
 LEVELS = (16, 128, 1024)
-PROXY_2 = "twisted-server-2/poetry-proxy.py"
 
 
 def cached_proxy(namespace):

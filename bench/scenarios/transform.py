@@ -29,8 +29,7 @@ from bench.common import (
     twisted_servers,
     unguarded,
 )
-
-TRANSFORM = "twisted-server-1/transformedpoetry.py"
+from tools.launch import TRANSFORM
 
 # The scripts measured, one a line; each runs on every reactor of --reactors.
 VARIANTS = [

@@ -9,6 +9,8 @@ the client has exited), up to a few seconds.
 
 import re
 
+from twisted.internet import defer
+
 from tools import launch
 
 # How long a check waits for a server line or a daemon's file.
@@ -203,16 +205,22 @@ class Logs:
         server = tour.servers[self.key]
         out_mark, err_mark = result.marks.get(self.key, (0, 0))
         proc = server.proc
-        return len(self.pattern.findall(proc.out[out_mark:])) + len(
-            self.pattern.findall(proc.err[err_mark:])
+        return len(self.pattern.findall(proc.out, out_mark)) + len(
+            self.pattern.findall(proc.err, err_mark)
         )
 
     async def check(self, tour, result):
         server = tour.servers[self.key]
         self.what = self.what.replace(f"[{self.key}]", f"[{server.label}]", 1)
-        await tour.wait_for_output(
-            server.proc, lambda: self.seen(tour, result) >= self.count, PATIENCE
-        )
+        try:
+            await server.proc.wait_for(
+                self.pattern,
+                PATIENCE,
+                self.count,
+                since=result.marks.get(self.key, (0, 0)),
+            )
+        except (defer.TimeoutError, launch.ScriptFailed):
+            pass  # told below
         seen = self.seen(tour, result)
         if seen == self.count:
             return None

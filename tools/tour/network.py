@@ -3,16 +3,11 @@ and 18 (a transformation server, two poetry servers, one client)."""
 
 import shutil
 
+from tools.launch import CLIENTS, FASTPOETRY, SLOWPOETRY, TRANSFORM
 from tools.tour.commands import Server, python
 
-FASTPOETRY = "twisted-server-1/fastpoetry.py"
-SLOWPOETRY = "twisted-server-1/slowpoetry.py"
-TRANSFORM = "twisted-server-1/transformedpoetry.py"
-PROXY_1 = "twisted-server-1/poetry-proxy.py"
-PROXY_2 = "twisted-server-2/poetry-proxy.py"
-PROXY_WAITERS = "twisted-server-2/poetry-proxy-waiters.py"
-TAC = "twisted-server-3/fastpoetry.py"
-CLIENTS = {n: f"twisted-client-{n}/get-poetry.py" for n in (4, 6, 7, 8)}
+# How long `nc -h` may take to say which netcat it is.
+NETCAT_TIMEOUT = 5.0
 
 
 def fastpoetry(key, poem, port="0"):
@@ -77,10 +72,11 @@ def three_servers_client(n):
 async def netcat():
     """How to call netcat here: ["nc", "-N"] (OpenBSD's, which can half-close
     when its input ends), ["nc"], or None when there is none."""
-    from twisted.internet import utils
+    from twisted.internet import reactor, utils
 
     path = shutil.which("nc")
     if path is None:
         return None
-    out, err, _ = await utils.getProcessOutputAndValue(path, ["-h"])
+    asked = utils.getProcessOutputAndValue(path, ["-h"])
+    out, err, _ = await asked.addTimeout(NETCAT_TIMEOUT, reactor)
     return ["nc", "-N"] if b"OpenBSD netcat" in out + err else ["nc"]

@@ -6,7 +6,7 @@ from twisted.internet import protocol
 from tools.tour.checks import Exits, Logs, Says, Silent
 from tools.tour.commands import script, shell
 from tools.tour.network import netcat, transform
-from tools.tour.runner import Result
+from tools.tour.runner import COMMAND_TIMEOUT, Result
 
 NUMBER = 12
 TITLE = "A Poetry Transformation Server"
@@ -44,7 +44,8 @@ class Sender(protocol.Protocol):
 
 
 async def send_from_here(tour, port, data):
-    """Without netcat, the tour sends the bad request itself: a Result."""
+    """Without netcat, the tour sends the bad request itself: a Result, whose
+    exit status is nc's, 0, once the server has closed the connection."""
     from twisted.internet import defer, reactor
 
     tour.out.line(f"(no netcat here: the tour sends {data!r} to port {port} itself)")
@@ -52,10 +53,17 @@ async def send_from_here(tour, port, data):
     creator = protocol.ClientCreator(reactor, Sender, data, done)
     connecting = creator.connectTCP("127.0.0.1", port)
     connecting.addErrback(done.errback)
-    received = await done
-    for line in received.decode("utf-8", errors="replace").splitlines():
+    try:
+        received = await done.addTimeout(COMMAND_TIMEOUT, reactor)
+        result = Result(out=received, exit_code=0)
+    except defer.TimeoutError:
+        # Still open: hang up, as a command that runs too long is killed.
+        sender = await connecting
+        sender.transport.abortConnection()
+        result = Result(out=sender.received, timed_out=True, timeout=COMMAND_TIMEOUT)
+    for line in result.out.decode("utf-8", errors="replace").splitlines():
         tour.out.line(line)
-    return Result(out=received)
+    return result
 
 
 async def run(tour):
@@ -89,7 +97,7 @@ async def run(tour):
         await tour.command(
             note,
             shell(f"printf '{request}' | {' '.join(nc)} localhost {{transform}}"),
-            expect=[Silent("out"), refused],
+            expect=[Exits(0), Silent("out"), refused],
             watch={"transform": None},
         )
     else:
@@ -97,7 +105,9 @@ async def run(tour):
         async def action():
             return await send_from_here(tour, tour.fields["transform"], BAD_REQUEST)
 
-        await tour.step(note, action, [Silent("out"), refused], {"transform": None})
+        await tour.step(
+            note, action, [Exits(0), Silent("out"), refused], {"transform": None}
+        )
 
     await tour.command(
         "Only that one connection was closed: the server goes on serving.",

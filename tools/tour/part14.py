@@ -2,16 +2,10 @@
 caching proxies 1.0 and 2.0 (a miss, a hit, an upstream server that is
 down), and the proxy of exercise 3 that fetches once for many clients."""
 
+from tools.launch import PROXY_1, PROXY_2, PROXY_WAITERS
 from tools.tour.checks import Exits, InOrder, Logs, Poems, Says, Silent, stopped
 from tools.tour.commands import Server, python
-from tools.tour.network import (
-    PROXY_1,
-    PROXY_2,
-    PROXY_WAITERS,
-    client,
-    fastpoetry,
-    slowpoetry,
-)
+from tools.tour.network import client, fastpoetry, slowpoetry
 
 NUMBER = 14
 TITLE = "When a Deferred Isn't"

@@ -22,7 +22,7 @@ from tools.tour.checks import (
     Silent,
 )
 from tools.tour.commands import Server, program, python, shell, twistd
-from tools.tour.network import TAC, client
+from tools.tour.network import client
 
 NUMBER = 16
 TITLE = "Twisted Daemonologie"
@@ -43,8 +43,8 @@ FOREGROUND = Server(
 )
 
 LOG = python("basic-twisted/log.py")
-TAC_PYTHON = python(TAC)
-DIFF = program("diff", TAC, "{T}/fastpoetry.py")
+TAC_PYTHON = python(launch.TAC)
+DIFF = program("diff", launch.TAC, "{T}/fastpoetry.py")
 
 PICTURE = """\
   twistd --nodaemon --python $T/fastpoetry.py    in the foreground, then
@@ -107,7 +107,7 @@ def daemon_steps(tour, key, how):
 
 
 async def run(tour):
-    launch.tac_copy(TAC, tour.temp, port=0)
+    launch.tac_copy(launch.TAC, tour.temp, port=0)
     tour.ahead(LOG, TAC_PYTHON, DIFF)
     tour.introduce(PICTURE, poem=POEM)
 

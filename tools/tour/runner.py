@@ -24,10 +24,8 @@ twisted/plugins/dropin.cache that twistd and trial write if it was not
 there before.
 """
 
-import os
 import re
 import shutil
-import signal
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -432,35 +430,6 @@ class Tour:
 
         return self.step(note, action, expect, {key: None, **(watch or {})})
 
-    # -- waiting -----------------------------------------------------------------
-
-    def wait_for_output(self, proc, condition, timeout):
-        """Fire with True once `condition()` holds, checked as `proc` prints;
-        with False after `timeout` seconds or once `proc` has ended."""
-        from twisted.internet import reactor
-
-        done = defer.Deferred()
-
-        def check(*ignored):
-            if done.called:
-                return
-            if condition():
-                finish(True)
-            elif proc.ended:
-                finish(False)
-
-        def finish(value):
-            proc.remove_listener(check)
-            if timer.active():
-                timer.cancel()
-            done.callback(value)
-
-        timer = reactor.callLater(timeout, lambda: done.called or finish(False))
-        proc.add_listener(check)
-        proc.when_ended().addCallback(check)
-        check()
-        return done
-
     # -- stopping everything -----------------------------------------------------
 
     def cleanup(self):
@@ -486,18 +455,8 @@ class Tour:
             launch.DROPIN_CACHE.unlink(missing_ok=True)
 
     async def _stop_marked(self):
-        pids = launch.marked_processes(MARKER, str(self.temp))
-        for pid in pids:
-            signal_quietly(pid, signal.SIGTERM)
-        try:
-            await launch.poll(
-                lambda: all(launch.process_gone(pid) for pid in pids),
-                "the daemons to stop",
-                launch.STOP_GRACE,
-            )
-        except launch.ScriptFailed:
-            for pid in pids:
-                signal_quietly(pid, signal.SIGKILL)
+        """Stop what the tour's children left running: a twistd daemon."""
+        await launch.stop_pids(launch.marked_processes(MARKER, str(self.temp)))
 
     # -- the end -------------------------------------------------------------------
 
@@ -527,13 +486,6 @@ class Tour:
         steps = "its one step" if len(done) == 1 else f"all {len(done)} steps"
         self.out.say(f"Part {number}: {steps} did what the text says.")
         return 0
-
-
-def signal_quietly(pid, sig):
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 async def run_part(tour, part):
