@@ -33,9 +33,10 @@ What changed from client 8 (twisted-client-8/get-poetry.py), and why
 - async def and await instead of @inlineCallbacks and yield; a coroutine
   becomes a Deferred with Deferred.fromCoroutine where a Deferred is needed
   (the DeferredList).
-- HostnameEndpoint and connectProtocol instead of reactor.connectTCP and a
-  ClientFactory: the protocol instance is made by us, so it carries its own
-  Deferred (`finished`), and no factory is needed to fire it.
+- HostnameEndpoint instead of reactor.connectTCP, and a protocol instance made
+  by us, handed over by a bare factory (what connectProtocol does, minus its
+  log lines), instead of a ClientFactory: the protocol carries its own
+  Deferred (`finished`), so no factory is needed to fire it.
 - Time-outs by cancellation: the connection attempt has addTimeout, and a
   silent server is reset by a timer that every byte pushes back. Ctrl-C
   cancels the poems still on their way, which is how each learns it was
@@ -55,7 +56,7 @@ from dataclasses import dataclass
 
 from twisted.internet import defer, error, task
 from twisted.internet.defer import Deferred, DeferredList
-from twisted.internet.endpoints import HostnameEndpoint, connectProtocol
+from twisted.internet.endpoints import HostnameEndpoint
 from twisted.internet.error import ConnectError, ConnectionDone, DNSLookupError
 from twisted.internet.interfaces import (
     IDelayedCall,
@@ -63,7 +64,7 @@ from twisted.internet.interfaces import (
     IReactorTime,
     ITCPTransport,
 )
-from twisted.internet.protocol import Protocol, connectionDone
+from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.protocols.basic import NetstringReceiver
 from twisted.python.failure import Failure
 
@@ -228,7 +229,11 @@ async def connect(
     # IPv4 and IPv6 alike; addTimeout cancels the whole attempt if it is
     # not made in time.
     endpoint = HostnameEndpoint(reactor, host, port, timeout=limits.timeout)
-    connecting = connectProtocol(endpoint, protocol)
+    # What connectProtocol does, with a factory that does not log "Starting
+    # factory" and "Stopping factory" for every download.
+    factory = Factory.forProtocol(lambda: protocol)
+    factory.noisy = False
+    connecting = endpoint.connect(factory)
     connecting.addTimeout(limits.timeout, reactor)
     try:
         await connecting

@@ -26,16 +26,18 @@ times. Run the client again: the proxy prints "Using cached poem." for each.
 
 The command line (--timeout, --upstream-timeout, --max-poem-size, ...), the
 output, the exit statuses and the way both sides are treated are the classic
-script's; see its docstring.
+script's; see its docstring. --timeout counts from the proxy's last write to
+a client: a client still waiting for the poem is bounded by the fetch's
+--upstream-timeout instead.
 
 What changed from the classic script, and why (docs/modern.md):
 
 - ProxyService.get_poem is an async function: the cached poem is a plain
   return, a waiter awaits its own Deferred, and the fetch is an await of
   get_poetry inside a try/except, instead of callbacks on Deferreds.
-- The fetch goes through HostnameEndpoint and connectProtocol (the protocol
-  carries its own Deferred, so no client factory), and gives up on a silent
-  server by cancellation, as modern/get-poetry.py does.
+- The fetch goes through HostnameEndpoint with a protocol instance of our
+  own (it carries its own Deferred, so no client factory fires it), and
+  gives up on a silent server by cancellation, as modern/get-poetry.py does.
 - serverFromString, task.react, twisted.logger and a guard base class, as in
   modern/fastpoetry.py; when the proxy stops it also cancels the fetch in
   progress, which logs that it was interrupted.
@@ -54,7 +56,6 @@ from twisted.internet import defer, error, task
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.internet.endpoints import (
     HostnameEndpoint,
-    connectProtocol,
     quoteStringArgument,
     serverFromString,
 )
@@ -73,12 +74,18 @@ from twisted.internet.interfaces import (
     IReactorTime,
     ITCPTransport,
 )
-from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
+from twisted.internet.protocol import (
+    Factory,
+    Protocol,
+    ServerFactory,
+    connectionDone,
+)
 from twisted.logger import Logger, globalLogBeginner, textFileLogObserver
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-# Seconds a client may go without the proxy writing anything new to it.
+# Seconds since the proxy last wrote to a client before it is reset. A client
+# still waiting for the poem is not timed: the fetch is (Limits.timeout).
 TIMEOUT = 60.0
 
 # Our log lines say which server wrote them: "[poetry-proxy#info] ...".
@@ -140,8 +147,9 @@ def parse_args() -> argparse.Namespace:
         "--timeout",
         type=float,
         default=TIMEOUT,
-        help="seconds a client may go without the proxy sending it anything"
-        " new before it is reset; 0: never (default: %(default)g)",
+        help="seconds since the proxy last wrote to a client before that client"
+        " is reset (a client waiting for the poem is bounded by"
+        " --upstream-timeout instead); 0: never (default: %(default)g)",
     )
     parser.add_argument(
         "--upstream-timeout",
@@ -179,31 +187,42 @@ def parse_args() -> argparse.Namespace:
 
 @implementer(IHalfCloseableProtocol)
 class GuardedProtocol(Protocol):
-    """A server connection, reset after `factory.timeout` s with nothing new written."""
+    """A server connection, reset `factory.timeout` s after the server last wrote to it.
+
+    Or after it was accepted, unless the factory leaves unanswered
+    connections alone (see GuardedFactory).
+    """
 
     factory: GuardedFactory
     # Narrower than Protocol's: this server only ever runs over TCP.
     transport: ITCPTransport
-    # The idle timer: None when the time-out is 0 (never) or the connection
-    # is gone.
+    # The idle timer: None when the time-out is 0 (never), before the first
+    # write if the factory leaves unanswered connections alone, and once the
+    # connection is gone.
     idle: IDelayedCall | None = None
 
     def connectionMade(self) -> None:
         self.factory.connections.add(self)
-        if self.factory.timeout:
-            self.idle = self.factory.reactor.callLater(
-                self.factory.timeout, self.timedOut
-            )
+        if self.factory.reset_unanswered:
+            self.startTimer()
 
     def wrote(self) -> None:
         """Note that something new went out: the idle timer starts again."""
         if self.idle is not None:
             self.idle.reset(self.factory.timeout)
+        elif self in self.factory.connections:  # the first write: start timing
+            self.startTimer()
+
+    def startTimer(self) -> None:
+        if self.factory.timeout:
+            self.idle = self.factory.reactor.callLater(
+                self.factory.timeout, self.timedOut
+            )
 
     def timedOut(self) -> None:
         self.idle = None
         log.info(
-            "no progress with {peer} in {timeout:g} s; resetting the connection",
+            "nothing new to send to {peer} in {timeout:g} s; resetting the connection",
             peer=host_port(self.transport.getPeer()),
             timeout=self.factory.timeout,
         )
@@ -230,18 +249,26 @@ class GuardedFactory(ServerFactory[GuardedProtocol]):
     Past the limit the process could not even accept (EMFILE), and Twisted
     would log every attempt: buildProtocol refuses instead, with a log line
     when refusing starts and one when it stops. cut_connections() resets the
-    connections still open, for when the server stops.
+    connections still open, for when the server stops. With
+    reset_unanswered=False, a connection the server has not written to yet
+    is left alone: a proxy's client, waiting on a fetch with time-outs of
+    its own.
     """
 
     # File descriptors left for the process itself (standard streams, the
-    # reactor, the listening socket) out of its limit.
+    # reactor, the listening socket, log files) out of its limit.
     spare_descriptors = 32
 
     def __init__(
-        self, reactor: IReactorTime, timeout: float, descriptors_per_client: int = 1
+        self,
+        reactor: IReactorTime,
+        timeout: float,
+        descriptors_per_client: int = 1,
+        reset_unanswered: bool = True,
     ) -> None:
         self.reactor = reactor
         self.timeout = timeout
+        self.reset_unanswered = reset_unanswered
         soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         room = soft_limit - self.spare_descriptors
         self.limit = max(1, room // descriptors_per_client)
@@ -274,7 +301,7 @@ class GuardedFactory(ServerFactory[GuardedProtocol]):
     def cut_connections(self) -> Deferred[None]:
         """Reset every connection still open; fire once they have all closed.
 
-        A clean close would make a poem cut short look whole to its client.
+        A clean close would make a reply cut short look whole to its client.
         """
         if not self.connections:
             return succeed(None)
@@ -390,7 +417,11 @@ async def connect(
     # IPv4 and IPv6 alike; addTimeout cancels the whole attempt if it is
     # not made in time.
     endpoint = HostnameEndpoint(reactor, host, port, timeout=limits.timeout)
-    connecting = connectProtocol(endpoint, protocol)
+    # What connectProtocol does, with a factory that does not log "Starting
+    # factory" and "Stopping factory" for every download.
+    factory = Factory.forProtocol(lambda: protocol)
+    factory.noisy = False
+    connecting = endpoint.connect(factory)
     connecting.addTimeout(limits.timeout, reactor)
     try:
         await connecting
@@ -439,7 +470,10 @@ class PoetryProxyFactory(GuardedFactory):
         self, reactor: IReactorTime, service: ProxyService, timeout: float
     ) -> None:
         # Each client may need a second descriptor, for its fetch on a miss.
-        super().__init__(reactor, timeout, descriptors_per_client=2)
+        # A client waiting for the poem is not timed here: the fetch is.
+        super().__init__(
+            reactor, timeout, descriptors_per_client=2, reset_unanswered=False
+        )
         self.service = service
 
 

@@ -20,8 +20,10 @@ which prints the answer, still netstring-encoded:
     15:here is my poem,
 
 The command line, the output, the exit statuses and the way connections are
-treated (--timeout, half-close, the connection limit, the reset on
-shutdown) are the classic script's; see its docstring.
+treated (--timeout, counted from the server's last write to a connection;
+half-close, and a request left unfinished by it refused at once; the
+connection limit; the reset on shutdown) are the classic script's; see its
+docstring.
 
 What changed from the classic script, and why (docs/modern.md):
 
@@ -62,7 +64,7 @@ from twisted.protocols.basic import NetstringReceiver
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-# Seconds a connection may go without the server writing anything new.
+# Seconds since the server last wrote to a connection before it is reset.
 TIMEOUT = 60.0
 
 # Our log lines say which server wrote them: "[transformedpoetry#info] ...".
@@ -94,8 +96,8 @@ def parse_args() -> argparse.Namespace:
         "--timeout",
         type=float,
         default=TIMEOUT,
-        help="seconds a connection may go without the server sending anything"
-        " new before it is reset; 0: never (default: %(default)g)",
+        help="seconds since the server last wrote to a connection before that"
+        " connection is reset; 0: never (default: %(default)g)",
     )
     args = parser.parse_args()
     if not 0 <= args.port <= 65535:
@@ -114,31 +116,42 @@ def parse_args() -> argparse.Namespace:
 
 @implementer(IHalfCloseableProtocol)
 class GuardedProtocol(Protocol):
-    """A server connection, reset after `factory.timeout` s with nothing new written."""
+    """A server connection, reset `factory.timeout` s after the server last wrote to it.
+
+    Or after it was accepted, unless the factory leaves unanswered
+    connections alone (see GuardedFactory).
+    """
 
     factory: GuardedFactory
     # Narrower than Protocol's: this server only ever runs over TCP.
     transport: ITCPTransport
-    # The idle timer: None when the time-out is 0 (never) or the connection
-    # is gone.
+    # The idle timer: None when the time-out is 0 (never), before the first
+    # write if the factory leaves unanswered connections alone, and once the
+    # connection is gone.
     idle: IDelayedCall | None = None
 
     def connectionMade(self) -> None:
         self.factory.connections.add(self)
-        if self.factory.timeout:
-            self.idle = self.factory.reactor.callLater(
-                self.factory.timeout, self.timedOut
-            )
+        if self.factory.reset_unanswered:
+            self.startTimer()
 
     def wrote(self) -> None:
         """Note that something new went out: the idle timer starts again."""
         if self.idle is not None:
             self.idle.reset(self.factory.timeout)
+        elif self in self.factory.connections:  # the first write: start timing
+            self.startTimer()
+
+    def startTimer(self) -> None:
+        if self.factory.timeout:
+            self.idle = self.factory.reactor.callLater(
+                self.factory.timeout, self.timedOut
+            )
 
     def timedOut(self) -> None:
         self.idle = None
         log.info(
-            "no progress with {peer} in {timeout:g} s; resetting the connection",
+            "nothing new to send to {peer} in {timeout:g} s; resetting the connection",
             peer=host_port(self.transport.getPeer()),
             timeout=self.factory.timeout,
         )
@@ -165,18 +178,26 @@ class GuardedFactory(ServerFactory[GuardedProtocol]):
     Past the limit the process could not even accept (EMFILE), and Twisted
     would log every attempt: buildProtocol refuses instead, with a log line
     when refusing starts and one when it stops. cut_connections() resets the
-    connections still open, for when the server stops.
+    connections still open, for when the server stops. With
+    reset_unanswered=False, a connection the server has not written to yet
+    is left alone: a proxy's client, waiting on a fetch with time-outs of
+    its own.
     """
 
     # File descriptors left for the process itself (standard streams, the
-    # reactor, the listening socket) out of its limit.
+    # reactor, the listening socket, log files) out of its limit.
     spare_descriptors = 32
 
     def __init__(
-        self, reactor: IReactorTime, timeout: float, descriptors_per_client: int = 1
+        self,
+        reactor: IReactorTime,
+        timeout: float,
+        descriptors_per_client: int = 1,
+        reset_unanswered: bool = True,
     ) -> None:
         self.reactor = reactor
         self.timeout = timeout
+        self.reset_unanswered = reset_unanswered
         soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         room = soft_limit - self.spare_descriptors
         self.limit = max(1, room // descriptors_per_client)
@@ -209,7 +230,7 @@ class GuardedFactory(ServerFactory[GuardedProtocol]):
     def cut_connections(self) -> Deferred[None]:
         """Reset every connection still open; fire once they have all closed.
 
-        A clean close would make an answer cut short look whole to its client.
+        A clean close would make a reply cut short look whole to its client.
         """
         if not self.connections:
             return succeed(None)
@@ -277,6 +298,12 @@ class TransformProtocol(GuardedProtocol, NetstringReceiver):
         self.sendString(new_poem.encode("utf-8"))  # type: ignore[no-untyped-call]
         self.wrote()
         self.transport.loseConnection()
+
+    def readConnectionLost(self) -> None:
+        # The client has finished sending (netcat -N): a request that is not
+        # whole by now never will be.
+        if not self.requested:
+            self.badRequest("the client stopped sending half-way")
 
     def badRequest(self, why: str) -> None:
         log.info("bad request: {why}; resetting the connection", why=why)

@@ -3,9 +3,8 @@
 Each class plugs a modern script into the mixin its classic twin passes
 (tests/mixins.py, and the proxy's mixins in tests/test_poetry_proxy.py), so
 both editions answer to one set of tests: the command lines, the start-up
-lines, the error lines and exit statuses, the end-to-end runs. The client
-classes at the end cross the editions (the classic client against the
-modern servers, and the other way round), since a learner may mix them.
+lines, the error lines and exit statuses, the end-to-end runs. The modern
+client also runs against the classic servers, since a learner may mix them.
 
 One mixin test is replaced, not reused: ServerCommandLineMixin's
 test_portInUse runs main() in this process on a reactor whose run() fails,
@@ -16,9 +15,9 @@ scripts the same behaviour is checked on the real command instead
 (RealCommandPortInUseMixin).
 
 The behaviour around connections (time-outs, half-close, limits, the reset on
-shutdown) is in tests/test_modern_servers.py; the modern client's main
-function, whose shape TransformingMainMixin cannot fake, is tested in
-tests/test_modern_client.py.
+shutdown) is checked on both editions by tests/test_modern_servers.py; the
+modern client's main function, whose shape TransformingMainMixin cannot
+fake, is tested in tests/test_modern_client.py.
 """
 
 from twisted.internet import defer

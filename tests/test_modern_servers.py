@@ -3,212 +3,151 @@
 The modern servers keep their guard in a base class where the classic ones
 wrap the lesson's factory (compare modern/fastpoetry.py with
 twisted-server-1/fastpoetry.py); what a client and the log see must not
-differ. Each mixin here states that once and runs against the modern real
-scripts (the classic ones are held to the same behaviour by
-tests/test_server_guard.py, tests/test_poetry_proxy.py and
-tests/test_transformedpoetry.py): a stalled connection is reset after --timeout with one log
-line, a half-closed client is still served, a connection that gets no
+differ. So the end-to-end guard tests run on both editions: the classic
+poetry server's (tests/test_server_guard.py) and transformation server's
+(tests/test_transformedpoetry.py) through a modern subclass here, the
+single-flight proxy's (tests/test_proxy_waiters.py) likewise, and the
+mixins below through a classic and a modern class each. Between them: a
+connection the server has sent nothing new for --timeout is reset with one
+log line, a half-closed client is still served, a request that gets no
 answer is reset rather than closed, connections beyond the descriptor limit
-are refused with one line when refusing starts and one when it stops, the
-connections still open when the server stops are reset, and a bad poem file
-is one line. The last classes run both fastpoetry plugins under `twist`.
+are refused with one line when refusing starts and one when it stops, and
+the connections still open when the server stops are reset. A unit test
+covers the modern guard's timer on its own, and the last classes run both
+fastpoetry plugins under `twist`.
 
 Written in today's trial style: the test methods are `async def`, and
 await the helpers' Deferreds.
 """
 
-import errno
 import signal
-import sys
-from pathlib import Path
 
-from twisted.internet import defer, error
-from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
-from twisted.internet.protocol import Protocol
+from twisted.internet import error
+from twisted.internet.testing import MemoryReactorClock
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
 
+from tests import test_proxy_waiters, test_server_guard, test_transformedpoetry
 from tests.helpers import (
+    TRANSFORM,
     TWISTD_STARTING,
     ScriptTestCase,
+    capture_log,
+    connect_protocol,
+    connect_receiver,
     exchange,
     fetch,
-    free_port,
+    load_script,
     poem_bytes,
     poem_path,
+    receive,
 )
 from tests.test_proxy_waiters import HeldUpstream
 from tests.test_twistd import TwistdTestCase, twistd_env
 from tools import launch
 
-# Far more than the kernel buffers on loopback hold, so a client that does
-# not read leaves the server with bytes it cannot send.
-LARGE = 32 * 1024 * 1024
+MODERN_FASTPOETRY = "modern/fastpoetry.py"
+MODERN_TRANSFORM = "modern/transformedpoetry.py"
+MODERN_PROXY = "modern/poetry-proxy.py"
+CLASSIC_PROXY = "twisted-server-2/poetry-proxy-waiters.py"
 GOOD_REQUEST = b"27:cummingsify.HERE IS MY POEM,"
 GOOD_ANSWER = b"15:here is my poem,"
+# How a client ends when the server resets its connection without a word.
+RESET = (b"", False)
 
 
-class Probe(Protocol):
-    """A client that may send bytes, may stop reading, and reports how it ended.
+class GuardedProtocolTests(SynchronousTestCase):
+    """The modern guard's idle timer, on a StringTransport and a MemoryReactorClock.
 
-    With `stall`, it stops reading once the first bytes have arrived, and
-    `stalled` fires: the server has accepted it and is sending.
+    The four modern servers carry the same copy (tests/test_stages.py);
+    this one is modern/fastpoetry.py's.
     """
 
-    def __init__(self, send, stall):
-        self.send = send
-        self.stall = stall
-        self.received = 0
-        self.stalled = defer.Deferred()
-        self.ended = defer.Deferred()
+    def setUp(self):
+        self.module = load_script(MODERN_FASTPOETRY)
+        self.clock = MemoryReactorClock()
+        self.log = capture_log(self)
 
-    def connectionMade(self):
-        # Kept now: once the connection is closed, the transport cannot say.
-        self.local_port = self.transport.getHost().port
-        if self.send is not None:
-            self.transport.write(self.send)
+    def connect(self, **options):
+        factory = self.module.GuardedFactory(self.clock, 4.0, **options)
+        factory.protocol = self.module.GuardedProtocol
+        return connect_protocol(factory)
 
-    def dataReceived(self, data):
-        self.received += len(data)
-        if self.stall and not self.stalled.called:
-            self.transport.pauseProducing()
-            self.stalled.callback(self)
+    def test_silenceIsReset(self):
+        """A connection the server writes nothing to is reset after the time-out."""
+        _, transport = self.connect()
 
-    def connectionLost(self, reason):
-        self.ended.callback(reason.value)
+        self.clock.advance(4)
+
+        self.assertTrue(transport.disconnected)
+        self.assertEqual(
+            self.log.messages,
+            [
+                "nothing new to send to 192.168.1.1:54321 in 4 s;"
+                " resetting the connection"
+            ],
+        )
+
+    def test_unansweredLeftAlone(self):
+        """With reset_unanswered=False the time-out counts from the first write."""
+        proto, transport = self.connect(reset_unanswered=False)
+
+        self.clock.advance(3600)
+        self.assertFalse(transport.disconnected)
+        proto.wrote()
+        self.clock.advance(3.9)
+        self.assertFalse(transport.disconnected)
+        self.clock.advance(0.1)
+
+        self.assertTrue(transport.disconnected)
+
+    def test_noTimerAfterTheClose(self):
+        """A reply written after its client has gone starts no timer."""
+        proto, _ = self.connect(reset_unanswered=False)
+
+        proto.connectionLost(Failure(error.ConnectionLost()))
+        proto.wrote()
+
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
 
-async def probe(port, send=None, stall=False):
-    """Connect a Probe to 127.0.0.1:`port`; return it once connected (and stalled)."""
-    from twisted.internet import reactor
+# -- the classic end-to-end tests, on the modern scripts ------------------------
 
-    client = Probe(send, stall)
-    endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port)
-    await connectProtocol(endpoint, client)
-    if stall:
-        await client.stalled
-    return client
+
+class ModernBigPoemServerTests(test_server_guard.BigPoemServerTests):
+    """The descriptor limit, the stuck clients, the cut on stop and half-close."""
+
+    SCRIPT = MODERN_FASTPOETRY
+
+
+class ModernTransformScriptTests(test_transformedpoetry.TransformScriptTests):
+    """Every bad request (one cut off by a half-close too) refused with one line."""
+
+    SCRIPT = MODERN_TRANSFORM
+
+
+class ModernSingleFlightScriptTests(test_proxy_waiters.SingleFlightScriptTests):
+    """Fifty cold clients, one fetch; a failed fetch resets them all."""
+
+    def setUp(self):
+        super().setUp()
+        # Those tests name their script in a module constant.
+        self.patch(test_proxy_waiters, "SCRIPT", MODERN_PROXY)
+
+
+# -- guard tests for both editions ---------------------------------------------
 
 
 class GuardTestCase(ScriptTestCase):
-    """Starts the script under test, and resets whatever probes are left."""
+    """Starts the script under test (SCRIPT)."""
 
     SCRIPT = None
     timeout = 20
-
-    def setUp(self):
-        self.probes = []
-        self.addCleanup(self.cut_probes)
-
-    async def connect(self, port, send=None, stall=False):
-        client = await probe(port, send, stall)
-        self.probes.append(client)
-        return client
-
-    async def cut_probes(self):
-        for client in self.probes:
-            if not client.ended.called:
-                client.transport.abortConnection()
-        await defer.gatherResults([client.ended for client in self.probes])
-
-    def assertReset(self, reason):
-        """`reason` is a reset (RST) from the server, not a clean close."""
-        self.assertIsInstance(reason, error.ConnectionLost)
-        self.assertNotIsInstance(reason, error.ConnectionAborted)
 
     async def stop_server(self, server):
         server.send_signal("TERM")
         await server.when_ended()
         self.assertEqual(server.exit_code, 0, server.stderr)
-
-
-class FastPoetryGuardMixin:
-    """A poetry server (SCRIPT) and its clients."""
-
-    def large_poem(self):
-        path = Path(self.mktemp()).resolve()
-        path.write_bytes(b"x" * LARGE)
-        return str(path)
-
-    async def serve_large(self, *options, argv_prefix=()):
-        if argv_prefix:
-            argv = [*argv_prefix, *launch.python_argv(self.SCRIPT)]
-            argv += ["--port", "0", *options, self.large_poem()]
-            proc = await launch.spawn(argv, ready=launch.SERVING)
-            self.addCleanup(proc.stop)
-            return proc
-        return await self.start_server(
-            self.SCRIPT, "--port", "0", *options, self.large_poem()
-        )
-
-    async def test_stalledReaderReset(self):
-        """A client that stops reading is reset after --timeout, with one log line."""
-        server = await self.serve_large("--timeout", "0.5")
-        client = await self.connect(server.port, stall=True)
-
-        await server.wait_for(
-            rb"no progress with 127\.0\.0\.1:%d in 0\.5 s; resetting the connection"
-            % client.local_port
-        )
-        client.transport.resumeProducing()
-        reason = await client.ended
-
-        self.assertReset(reason)
-        self.assertLess(client.received, LARGE)
-
-    async def test_halfCloseServed(self):
-        """A client that has finished sending (netcat -N) still gets the poem."""
-        server = await self.start_server(
-            self.SCRIPT, "--port", "0", poem_path("ecstasy.txt")
-        )
-
-        received = await exchange(server.port, b"", half_close=True)
-
-        self.assertEqual(received, poem_bytes("ecstasy.txt"))
-
-    async def test_connectionLimit(self):
-        """Past the descriptor limit, clients are refused; one line when it starts, one when it stops."""
-        # 40 descriptors less the 32 kept for the process: 8 clients.
-        server = await self.serve_large(argv_prefix=["prlimit", "--nofile=40"])
-        held = [await self.connect(server.port, stall=True) for _ in range(8)]
-
-        refused = await self.connect(server.port)
-        reason = await refused.ended
-        await server.wait_for(rb"8 connections open; refusing new clients")
-        held[0].transport.abortConnection()
-        await server.wait_for(rb"accepting clients again \(1 refused meanwhile\)")
-
-        self.assertEqual(refused.received, 0)
-        self.assertIsInstance(reason, error.ConnectionClosed)
-        self.assertEqual(server.stderr.count("refusing new clients"), 1)
-
-    async def test_resetOnShutdown(self):
-        """When the server stops, a poem still being sent is cut with a reset."""
-        server = await self.serve_large()
-        client = await self.connect(server.port, stall=True)
-
-        await self.stop_server(server)
-        client.transport.resumeProducing()
-        reason = await client.ended
-
-        self.assertReset(reason)
-        self.assertIn("stopping: resetting 1 connections", server.stderr)
-
-    async def test_badPoemFiles(self):
-        """An empty file or a directory is refused with one line and status 1."""
-        empty = Path(self.mktemp()).resolve()
-        empty.write_bytes(b"")
-        folder = Path(self.mktemp()).resolve()
-        folder.mkdir()
-        name = Path(self.SCRIPT).name
-
-        for path, why in [(empty, "the file is empty"), (folder, "not a regular file")]:
-            result = await self.run_script(self.SCRIPT, str(path))
-
-            self.assertEqual(result.exit_code, 1)
-            self.assertEqual(result.stderr, f"{name}: cannot read {path}: {why}\n")
-
-
-class ModernFastPoetryGuardTests(FastPoetryGuardMixin, GuardTestCase):
-    SCRIPT = "modern/fastpoetry.py"
 
 
 class TransformGuardMixin:
@@ -217,52 +156,43 @@ class TransformGuardMixin:
     async def test_silentClientReset(self):
         """A client that sends nothing is reset after --timeout, with one log line."""
         server = await self.start_server(self.SCRIPT, "--port", "0", "--timeout", "0.5")
-        client = await self.connect(server.port)
 
-        reason = await client.ended
+        received = await receive(server.port)
 
-        self.assertReset(reason)
-        await server.wait_for(
-            rb"no progress with 127\.0\.0\.1:%d in 0\.5 s" % client.local_port
-        )
+        self.assertEqual(received, RESET)
+        await server.wait_for(rb"127\.0\.0\.1:\d+ in 0\.5 s; resetting the connection")
+        self.assertEqual(server.stderr.count("resetting the connection"), 1)
 
     async def test_unansweredIsReset(self):
         """A request that gets no answer ends in a reset; an answer in a clean close."""
         server = await self.start_server(self.SCRIPT, "--port", "0")
 
-        bad = await self.connect(server.port, b"11:cummingsify,")
-        good = await self.connect(server.port, GOOD_REQUEST)
-        reasons = await defer.gatherResults([bad.ended, good.ended])
+        bad = receive(server.port, b"11:cummingsify,")
+        good = receive(server.port, GOOD_REQUEST)
 
-        self.assertReset(reasons[0])
-        self.assertIsInstance(reasons[1], error.ConnectionDone)
-        self.assertEqual((bad.received, good.received), (0, len(GOOD_ANSWER)))
-
-    async def test_halfCloseAnswered(self):
-        """A client that has finished sending (netcat -N) still gets its answer."""
-        server = await self.start_server(self.SCRIPT, "--port", "0")
-
-        answer = await exchange(server.port, GOOD_REQUEST, half_close=True)
-
-        self.assertEqual(answer, GOOD_ANSWER)
+        self.assertEqual(await bad, RESET)
+        self.assertEqual(await good, (GOOD_ANSWER, True))
 
     async def test_resetOnShutdown(self):
         """When the server stops, a client half-way through its request is reset."""
         server = await self.start_server(self.SCRIPT, "--port", "0")
-        client = await self.connect(server.port, b"27:cummingsify.HERE")
+        client = connect_receiver(server.port, send=b"27:cummingsify.HERE")
         # Connections are accepted in order: once a later one is answered,
         # the server holds the client's, and its reactor handles signals.
         self.assertEqual(await exchange(server.port, GOOD_REQUEST), GOOD_ANSWER)
 
         await self.stop_server(server)
-        reason = await client.ended
 
-        self.assertReset(reason)
+        self.assertEqual(await client.done, RESET)
         self.assertIn("stopping: resetting 1 connections", server.stderr)
 
 
+class ClassicTransformGuardTests(TransformGuardMixin, GuardTestCase):
+    SCRIPT = TRANSFORM
+
+
 class ModernTransformGuardTests(TransformGuardMixin, GuardTestCase):
-    SCRIPT = "modern/transformedpoetry.py"
+    SCRIPT = MODERN_TRANSFORM
 
 
 class ProxyGuardMixin:
@@ -273,87 +203,49 @@ class ProxyGuardMixin:
             self.SCRIPT, "--port", "0", *options, upstream_port
         )
 
-    async def test_coldClientsShareOneFetch(self):
-        """Twenty clients on a cold cache make one upstream connection, and all get the poem."""
+    async def test_waitingClientTimedByFetch(self):
+        """A client waiting for the poem outlasts --timeout: the fetch's time-out ends its wait."""
         upstream = HeldUpstream(self)
-        proxy = await self.start_proxy(upstream.port)
-        fetches = [fetch(proxy.port) for _ in range(20)]
-        await proxy.wait_for(rb"Waiting for the poem already being fetched\.", count=19)
-        await upstream.counter.whenMade(1)
-
-        upstream.send(poem_bytes("science.txt"))
-        poems = await defer.gatherResults(fetches)
-
-        self.assertEqual(poems, [poem_bytes("science.txt")] * 20)
-        self.assertEqual(upstream.counter.made, 1)
-
-    async def test_upstreamDownResetsClient(self):
-        """With the upstream down, the client is reset, and the proxy logs why once."""
-        dead = free_port()
-        proxy = await self.start_proxy(dead)
-
-        try:
-            client = await self.connect(proxy.port)
-            reason = await client.ended
-        except error.ConnectError as e:
-            # The reset came before this side had noticed the connection.
-            self.assertEqual(e.osError, errno.ECONNRESET)
-        else:
-            self.assertReset(reason)
-        await proxy.wait_for(
-            rb"No poem from 127\.0\.0\.1:%d: Connection was refused" % dead
+        proxy = await self.start_proxy(
+            upstream.port, "--timeout", "0.2", "--upstream-timeout", "1"
         )
 
-    async def test_waitingClientTimesOut(self):
-        """A client kept waiting by a silent upstream is reset after --timeout."""
-        upstream = HeldUpstream(self)
-        proxy = await self.start_proxy(upstream.port, "--timeout", "0.5")
+        received = await receive(proxy.port)
 
-        client = await self.connect(proxy.port)
-        reason = await client.ended
-
-        self.assertReset(reason)
-        await proxy.wait_for(rb"no progress with 127\.0\.0\.1:%d" % client.local_port)
-
-    async def test_halfCloseServed(self):
-        """A client that has finished sending still gets the poem."""
-        upstream = HeldUpstream(self)
-        proxy = await self.start_proxy(upstream.port)
-        received = exchange(proxy.port, b"", half_close=True)
-        await upstream.counter.whenMade(1)
-
-        upstream.send(poem_bytes("science.txt"))
-
-        self.assertEqual(await received, poem_bytes("science.txt"))
+        self.assertEqual(received, RESET)
+        await proxy.wait_for(
+            rb"No poem from 127\.0\.0\.1:%d: Timed out after 1 s\." % upstream.port
+        )
+        self.assertNotIn("resetting the connection", proxy.stderr)
+        # Nor does a fetch log the start of a factory of Twisted's own.
+        self.assertNotIn("Starting factory <twisted", proxy.stderr)
 
     async def test_shutdownInterruptsFetch(self):
         """Stopping the proxy resets its waiting client and logs the fetch as interrupted."""
         upstream = HeldUpstream(self)
         proxy = await self.start_proxy(upstream.port)
-        client = await self.connect(proxy.port)
+        client = connect_receiver(proxy.port)
         # A fetch under way means the reactor runs, and so handles the signal.
         await upstream.counter.whenMade(1)
-        upstream.waiting[0].write(b"x" * 10)
 
         await self.stop_server(proxy)
-        reason = await client.ended
 
-        self.assertReset(reason)
+        self.assertEqual(await client.done, RESET)
+        self.assertIn("stopping: resetting 1 connections", proxy.stderr)
         self.assertRegex(
             proxy.stderr, rf"No poem from 127\.0\.0\.1:{upstream.port}: Interrupted"
         )
 
 
+class ClassicProxyGuardTests(ProxyGuardMixin, GuardTestCase):
+    SCRIPT = CLASSIC_PROXY
+
+
 class ModernProxyGuardTests(ProxyGuardMixin, GuardTestCase):
-    SCRIPT = "modern/poetry-proxy.py"
+    SCRIPT = MODERN_PROXY
 
 
 # -- the plugins, under twist as well as twistd ---------------------------------
-
-
-def twist_argv(*args):
-    """The command line for the twist installed beside this Python."""
-    return [str(Path(sys.executable).with_name("twist")), *map(str, args)]
 
 
 class TwistTests(TwistdTestCase):
@@ -364,7 +256,7 @@ class TwistTests(TwistdTestCase):
 
     async def twist(self, tapname):
         proc = await launch.spawn(
-            twist_argv(
+            launch.twist_argv(
                 "--log-format",
                 "text",
                 tapname,
@@ -434,3 +326,30 @@ class TwistTests(TwistdTestCase):
             " No such file or directory",
             result.stderr,
         )
+
+    async def test_modernPluginLogFolderMissing(self):
+        """A --logfile in a folder that does not exist: one line, before anything starts."""
+        folder = self.dir / "no-such-folder"
+
+        result = await self.run_twistd(
+            "--pidfile",
+            self.pidfile,
+            "--logfile",
+            folder / "twistd.log",
+            "modern-fastpoetry",
+            "--port",
+            "0",
+            "--poem",
+            poem_path("ecstasy.txt"),
+        )
+
+        self.assertEqual(
+            (result.exit_code, result.stdout, result.stderr),
+            (
+                1,
+                "",
+                f"modern-fastpoetry: cannot write the log file {folder}/twistd.log:"
+                f" no folder {folder}\n",
+            ),
+        )
+        self.assertFalse(self.pidfile.exists())

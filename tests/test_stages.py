@@ -558,6 +558,36 @@ COPIES += [
     (CLIENTS[:1] + PARTS_17_18_CLIENTS + PART_16_PROXIES[1:], ["parse_address"]),
 ]
 
+# The modern edition (modern/ and its plugin): its own guard and download
+# code, copied the same way.
+MODERN_SERVERS = [
+    "modern/fastpoetry.py",
+    "modern/transformedpoetry.py",
+    "modern/poetry-proxy.py",
+]
+MODERN_PLUGIN = "twisted/plugins/modern_fastpoetry_plugin.py"
+COPIES += [
+    (
+        MODERN_SERVERS + [MODERN_PLUGIN],
+        ["TIMEOUT", "GuardedProtocol", "GuardedFactory", "host_port"],
+    ),
+    (MODERN_SERVERS[:1] + [MODERN_PLUGIN], ["MAX_POEM_SIZE", "read_poem"]),
+    (
+        ["modern/get-poetry.py", "modern/poetry-proxy.py"],
+        [
+            "Limits",
+            "parse_address",
+            "DownloadFailed",
+            "server_name",
+            "Download",
+            "timed_out",
+            "connect",
+            "PoetryProtocol",
+            "get_poetry",
+        ],
+    ),
+]
+
 
 class CopyTests(SynchronousTestCase):
     """Code that several scripts carry is the same in each of them."""

@@ -171,9 +171,11 @@ class TransformProtocolTests(SynchronousTestCase):
 class TransformScriptTests(ScriptTestCase):
     """The real server, bad clients included."""
 
+    SCRIPT = SCRIPT  # or modern/transformedpoetry.py (tests/test_modern_servers.py)
+
     @defer.inlineCallbacks
     def setUp(self):
-        self.server = yield self.start_server(SCRIPT, "--port", "0")
+        self.server = yield self.start_server(self.SCRIPT, "--port", "0")
 
     def logged(self, count):
         """Wait until the server has logged `count` refused requests."""

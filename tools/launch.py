@@ -430,3 +430,8 @@ def tac_copy(path, folder, **settings):
     copy = Path(folder) / Path(path).name
     copy.write_text(text, encoding="utf-8")
     return copy
+
+
+def twist_argv(*args):
+    """The command line for the twist installed beside this Python (see twistd_argv)."""
+    return [str(Path(sys.executable).with_name("twist")), *map(str, args)]

@@ -62,7 +62,7 @@ from zope.interface import implementer
 
 # The largest poem a server will load.
 MAX_POEM_SIZE = 64 * 1024 * 1024
-# Seconds a connection may go without the server writing anything new.
+# Seconds since the server last wrote to a connection before it is reset.
 TIMEOUT = 60.0
 
 # Our log lines say who wrote them: "[modern-fastpoetry#info] ...".
@@ -96,31 +96,42 @@ def read_poem(path: str) -> bytes:
 
 @implementer(IHalfCloseableProtocol)
 class GuardedProtocol(Protocol):
-    """A server connection, reset after `factory.timeout` s with nothing new written."""
+    """A server connection, reset `factory.timeout` s after the server last wrote to it.
+
+    Or after it was accepted, unless the factory leaves unanswered
+    connections alone (see GuardedFactory).
+    """
 
     factory: GuardedFactory
     # Narrower than Protocol's: this server only ever runs over TCP.
     transport: ITCPTransport
-    # The idle timer: None when the time-out is 0 (never) or the connection
-    # is gone.
+    # The idle timer: None when the time-out is 0 (never), before the first
+    # write if the factory leaves unanswered connections alone, and once the
+    # connection is gone.
     idle: IDelayedCall | None = None
 
     def connectionMade(self) -> None:
         self.factory.connections.add(self)
-        if self.factory.timeout:
-            self.idle = self.factory.reactor.callLater(
-                self.factory.timeout, self.timedOut
-            )
+        if self.factory.reset_unanswered:
+            self.startTimer()
 
     def wrote(self) -> None:
         """Note that something new went out: the idle timer starts again."""
         if self.idle is not None:
             self.idle.reset(self.factory.timeout)
+        elif self in self.factory.connections:  # the first write: start timing
+            self.startTimer()
+
+    def startTimer(self) -> None:
+        if self.factory.timeout:
+            self.idle = self.factory.reactor.callLater(
+                self.factory.timeout, self.timedOut
+            )
 
     def timedOut(self) -> None:
         self.idle = None
         log.info(
-            "no progress with {peer} in {timeout:g} s; resetting the connection",
+            "nothing new to send to {peer} in {timeout:g} s; resetting the connection",
             peer=host_port(self.transport.getPeer()),
             timeout=self.factory.timeout,
         )
@@ -147,7 +158,10 @@ class GuardedFactory(ServerFactory[GuardedProtocol]):
     Past the limit the process could not even accept (EMFILE), and Twisted
     would log every attempt: buildProtocol refuses instead, with a log line
     when refusing starts and one when it stops. cut_connections() resets the
-    connections still open, for when the server stops.
+    connections still open, for when the server stops. With
+    reset_unanswered=False, a connection the server has not written to yet
+    is left alone: a proxy's client, waiting on a fetch with time-outs of
+    its own.
     """
 
     # File descriptors left for the process itself (standard streams, the
@@ -155,10 +169,15 @@ class GuardedFactory(ServerFactory[GuardedProtocol]):
     spare_descriptors = 32
 
     def __init__(
-        self, reactor: IReactorTime, timeout: float, descriptors_per_client: int = 1
+        self,
+        reactor: IReactorTime,
+        timeout: float,
+        descriptors_per_client: int = 1,
+        reset_unanswered: bool = True,
     ) -> None:
         self.reactor = reactor
         self.timeout = timeout
+        self.reset_unanswered = reset_unanswered
         soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         room = soft_limit - self.spare_descriptors
         self.limit = max(1, room // descriptors_per_client)
@@ -191,7 +210,7 @@ class GuardedFactory(ServerFactory[GuardedProtocol]):
     def cut_connections(self) -> Deferred[None]:
         """Reset every connection still open; fire once they have all closed.
 
-        A clean close would make a poem cut short look whole to its client.
+        A clean close would make a reply cut short look whole to its client.
         """
         if not self.connections:
             return succeed(None)
@@ -304,8 +323,8 @@ class Options(usage.Options):
             "timeout",
             None,
             TIMEOUT,
-            "Seconds a connection may go without the server sending anything"
-            " new before it is reset; 0: never.",
+            "Seconds since the server last wrote to a connection before that"
+            " connection is reset; 0: never.",
         ],
     ]
 
@@ -328,12 +347,30 @@ class Options(usage.Options):
             )
         if self["poem"] is None:
             raise usage.UsageError("--poem is required: the file containing the poem")
-        # The poem and the port are tried now rather than when the service
-        # starts: by then twistd may have gone into the background, and the
-        # reason would be a traceback, or only in the log file.
+        # The poem, the port and the log file are tried now rather than by
+        # the runner later: by then twistd may have gone into the background,
+        # and the reason would be a traceback, or only in the log file.
         problem = check_settings(self["poem"], self["port"], self["iface"])
+        problem = problem or self._checkLogFile()
         if problem is not None:
             sys.exit(f"modern-fastpoetry: {problem}")
+
+    def _checkLogFile(self) -> str | None:
+        """What keeps twistd from writing its log file, if anything."""
+        twistd = self.parent
+        if twistd is None or "logfile" not in twistd:
+            return None  # not twistd (twist, or a test): nothing to check
+        logfile: str | None = twistd["logfile"]
+        if logfile is None and not twistd.get("nodaemon"):
+            logfile = "twistd.log"
+        if logfile in (None, "-"):
+            return None
+        folder = os.path.dirname(os.path.abspath(logfile))
+        if not os.path.isdir(folder):
+            return f"cannot write the log file {logfile}: no folder {folder}"
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return f"cannot write the log file {logfile}: {folder} is not writable"
+        return None
 
     def _number(self, name: str, kind: type[int] | type[float]) -> int | float:
         try:
