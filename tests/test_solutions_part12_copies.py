@@ -23,8 +23,6 @@ from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import (
-    FASTPOETRY,
-    ROOT,
     ScriptTestCase,
     assert_printed,
     capture_log,
@@ -40,6 +38,7 @@ from tests.helpers import (
     poem_path,
     poem_text,
     receive,
+    serve_poem,
     serving_ports,
 )
 from tests.mixins import (
@@ -682,11 +681,9 @@ class NetstringEndToEndTests(ScriptTestCase):
     @defer.inlineCallbacks
     def test_classicServer(self):
         """The fast server of Part 11 sends no netstring: the client says so."""
-        server = yield self.start_server(
-            FASTPOETRY, str(ROOT / poem_path("science.txt"))
-        )
+        port = yield serve_poem(self, "science.txt")
 
-        proc = yield self.run_script(NETSTRING_CLIENT, server.port)
+        proc = yield self.run_script(NETSTRING_CLIENT, port)
 
         self.assertEqual(proc.exit_code, 1)
         self.assertIn(

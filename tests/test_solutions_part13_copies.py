@@ -24,6 +24,7 @@ from tests.helpers import (
     poem_bytes,
     poem_text,
     serve_poems,
+    serve_transforms,
 )
 from tests.mixins import (
     ClientCommandLineMixin,
@@ -203,11 +204,11 @@ class OptionalEndToEndTests(ScriptTestCase):
     def test_withAndWithout(self):
         """Without the option the poems print as sent; with it, lower-cased."""
         first, second = yield serve_poems(self, "fascination.txt", "alla-sera.txt")
-        xform = yield self.start_server("twisted-server-1/transformedpoetry.py")
+        xform = yield serve_transforms(self)
 
         plain = yield self.run_script(OPTIONAL, first, second)
         transformed = yield self.run_script(
-            OPTIONAL, "--xform-server", xform.port, first, second
+            OPTIONAL, "--xform-server", xform, first, second
         )
 
         self.assertEqual(

@@ -23,6 +23,7 @@ from tests.helpers import (
     capture_log,
     connect_protocol,
     exchange,
+    fake_reactor,
     fetch,
     free_port,
     load_script,
@@ -307,8 +308,7 @@ class LateAnswerTests(SynchronousTestCase):
     def test_lateAnswerDropped(self):
         """The transformation client fires a cancelled Deferred without an error."""
         module = load_script(TRANSFORM_PROXY)
-        reactor = MemoryReactorClock()
-        self.patch(twisted.internet, "reactor", reactor)
+        reactor = fake_reactor(self)
         d = module.TransformProxy("127.0.0.1", 11000).xform("cummingsify", b"A")
         d.cancel()
         factory = reactor.tcpClients[-1][2].wrappedFactory

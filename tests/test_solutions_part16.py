@@ -21,19 +21,21 @@ every test here starts without one and leaves each as it found it.
 import runpy
 import socket
 import sys
-from pathlib import Path
 
 from twisted.application import internet, service
 from twisted.internet import defer
+from twisted.internet.protocol import ServerFactory
 from twisted.plugin import IPlugin, getPlugins
 from twisted.python import usage
 from twisted.trial import unittest
 from zope.interface.verify import verifyObject
 
+from tests import test_twistd
 from tests.helpers import (
     ROOT,
-    ScriptTestCase,
+    TWISTD_STARTING,
     fetch,
+    listen,
     load_script,
     poem_bytes,
     poem_path,
@@ -41,16 +43,15 @@ from tests.helpers import (
     tac_copy,
     without_plugin_caches,
 )
+from tests.test_twistd import TwistdTestCase, twistd_env
 from tools import launch
+from tools.launch import DROPIN_CACHE
 
 TWO_POEMS = "solutions/part-16/fastpoetry-two-poems.py"
 PROXY_TAC = "solutions/part-16/poetry-proxy.py"
 PART16_PATH = "solutions/part-16"
 FASTPOETRY2 = f"{PART16_PATH}/twisted/plugins/fastpoetry2_plugin.py"
-PLUGIN_CACHES = [
-    ROOT / "twisted" / "plugins" / "dropin.cache",
-    ROOT / PART16_PATH / "twisted" / "plugins" / "dropin.cache",
-]
+PART16_CACHE = ROOT / PART16_PATH / "twisted" / "plugins" / "dropin.cache"
 ECSTASY = poem_bytes("ecstasy.txt")
 FASCINATION = poem_bytes("fascination.txt")
 
@@ -60,49 +61,26 @@ def run_as_python(path):
     return runpy.run_path(str(ROOT / path), run_name="__main__")
 
 
-def busy_port(testcase):
-    """A port on 127.0.0.1 that a socket of this test is listening on."""
-    sock = socket.socket()
-    testcase.addCleanup(sock.close)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    return sock.getsockname()[1]
+@defer.inlineCallbacks
+def twistd_ports(server, count):
+    """The ports twistd has logged "starting on", in order, once there are `count`."""
+    yield server.wait_for(TWISTD_STARTING, count=count)
+    return [int(port) for port in TWISTD_STARTING.findall(server.out)][:count]
 
 
-class TwistdCase(ScriptTestCase):
-    """Runs twistd from the repository root, without plugin caches, with its
-    pid file in a temporary directory."""
+def part16_on_path(testcase):
+    """From here on in `testcase`, twistd runs with PYTHONPATH=solutions/part-16."""
+    env = twistd_env()
+    env["PYTHONPATH"] = PART16_PATH
+    testcase.patch(test_twistd, "twistd_env", lambda: env)
 
-    # twistd starts in about a second.
-    timeout = 20
+
+class TwistdCase(TwistdTestCase):
+    """TwistdTestCase, also without solutions/part-16's plugin cache."""
 
     def setUp(self):
-        without_plugin_caches(self, *PLUGIN_CACHES)
-        self.pidfile = Path(self.mktemp()).resolve()
-
-    def env(self, pythonpath=None):
-        """The child's environment: PYTHONPATH is `pythonpath`, or not set."""
-        env = launch.child_env()
-        env.pop("PYTHONPATH", None)
-        if pythonpath is not None:
-            env["PYTHONPATH"] = pythonpath
-        return env
-
-    def start_twistd(self, *args, pythonpath=None):
-        """Start `twistd --nodaemon args`; fire once it logs its first port."""
-        return super().start_twistd(
-            "--nodaemon", "--pidfile", self.pidfile, *args, env=self.env(pythonpath)
-        )
-
-    def run_twistd(self, *args, pythonpath=None):
-        """Run `twistd args` to completion."""
-        return super().run_twistd(*args, env=self.env(pythonpath))
-
-    @defer.inlineCallbacks
-    def ports(self, server, count):
-        """The ports twistd has logged "starting on", in order, once there are `count`."""
-        yield server.wait_for(launch.TWISTD_STARTING, count=count)
-        return [int(port) for port in launch.TWISTD_STARTING.findall(server.out)]
+        super().setUp()
+        without_plugin_caches(self, PART16_CACHE)
 
 
 # -- exercise 1: two poems in one tac file ----------------------------------
@@ -218,7 +196,7 @@ class TwoPoemsTwistdTests(TwistdCase):
         copy = tac_copy(self, TWO_POEMS, port=0, second_port=0)
 
         server = yield self.start_twistd("--python", copy)
-        first, second = yield self.ports(server, 2)
+        first, second = yield twistd_ports(server, 2)
         got = yield defer.gatherResults([fetch(first), fetch(second)])
 
         self.assertEqual(got, [ECSTASY, FASCINATION])
@@ -229,8 +207,11 @@ class TwoPoemsTwistdTests(TwistdCase):
 # -- exercise 2: the proxy as a tac file -----------------------------------
 
 
-class ProxyTacTreeTests(unittest.SynchronousTestCase):
+class ProxyTacTreeTests(unittest.TestCase):
     """The service tree the proxy's tac file builds, read without starting it."""
+
+    # A TestCase: the port test_busyPortRefused takes is closed by the reactor.
+    timeout = 10
 
     def setUp(self):
         self.tac = run_as_python(PROXY_TAC)
@@ -267,7 +248,7 @@ class ProxyTacTreeTests(unittest.SynchronousTestCase):
 
     def test_busyPortRefused(self):
         """twistd loading the tac on a port in use gets one line saying so."""
-        taken = busy_port(self)
+        taken = listen(self, ServerFactory())
         copy = tac_copy(self, PROXY_TAC, port=taken, iface="127.0.0.1")
 
         error = self.assertRaises(
@@ -403,7 +384,8 @@ class Fastpoetry2TwistdTests(TwistdCase):
     def test_foundOnlyWhenAsked(self):
         """`twistd --help` lists fastpoetry2 with the PYTHONPATH, and not without."""
         plain = yield self.run_twistd("--help")
-        asked = yield self.run_twistd("--help", pythonpath=PART16_PATH)
+        part16_on_path(self)
+        asked = yield self.run_twistd("--help")
 
         self.assertIn(" fastpoetry ", plain.stdout)
         # the proxy's plugin (exercise 4) is found with no PYTHONPATH at all
@@ -418,13 +400,14 @@ class Fastpoetry2TwistdTests(TwistdCase):
     @defer.inlineCallbacks
     def test_servesBothPoems(self):
         """twistd fastpoetry2 --poem2 serves both poems, each on its port."""
+        part16_on_path(self)
+
         server = yield self.start_twistd(
             "fastpoetry2",
             "--port", "0", "--poem", poem_path("ecstasy.txt"),
             "--port2", "0", "--poem2", poem_path("fascination.txt"),
-            pythonpath=PART16_PATH,
         )  # fmt: skip
-        first, second = yield self.ports(server, 2)
+        first, second = yield twistd_ports(server, 2)
         got = yield defer.gatherResults([fetch(first), fetch(second)])
 
         self.assertEqual(got, [ECSTASY, FASCINATION])
@@ -433,8 +416,11 @@ class Fastpoetry2TwistdTests(TwistdCase):
 # -- exercise 4: the proxy as a plugin --------------------------------------
 
 
-class ProxyPluginTests(unittest.SynchronousTestCase):
+class ProxyPluginTests(unittest.TestCase):
     """The poetry-proxy plugin, found and used in this process."""
+
+    # A TestCase: the port test_portInUse takes is closed by the reactor.
+    timeout = 10
 
     def setUp(self):
         from twisted.plugins import poetryproxy_plugin
@@ -451,7 +437,7 @@ class ProxyPluginTests(unittest.SynchronousTestCase):
 
     def test_foundByGetPlugins(self):
         """getPlugins(IServiceMaker) finds it by its tapname, as twistd does."""
-        without_plugin_caches(self, *PLUGIN_CACHES)
+        without_plugin_caches(self, DROPIN_CACHE, PART16_CACHE)
 
         found = {maker.tapname: maker for maker in getPlugins(service.IServiceMaker)}
 
@@ -517,7 +503,7 @@ class ProxyPluginTests(unittest.SynchronousTestCase):
 
     def test_portInUse(self):
         """A port in use stops twistd with one line, before it starts anything."""
-        taken = busy_port(self)
+        taken = listen(self, ServerFactory())
 
         error = self.assertRaises(
             SystemExit,
@@ -559,7 +545,7 @@ class ProxyPluginTwistdTests(TwistdCase):
                 "import sys, twisted.plugins.poetryproxy_plugin;"
                 " print('twisted.internet.reactor' in sys.modules)",
             ],
-            env=self.env(),
+            env=twistd_env(),
         )
 
         self.assertEqual((proc.exit_code, proc.stdout), (0, "False\n"))

@@ -5,9 +5,10 @@ get_transformed_poem; solutions/part-17/poem-done-inside.py (exercise 6)
 also counts the finished poems and stops the reactor there. Both must
 behave exactly as client 7 does, so the shared tests of client 7's
 poetry_main and of its real command (tests/mixins.py) run against each.
-Exercise 6 asks for care with every way a poem can fail; PoemDoneInsideTests
-plays each of them, and one that nothing in the generator expects, on the
-fake reactor, and the real command is run with every server down.
+Exercise 6 asks for care with every way a poem can fail;
+PoemDoneInsideMainTests plays each of them, and one that nothing in the
+generator expects, on the fake reactor, and the real command is run with
+every server down.
 tests/test_stages.py checks that each answer differs from its stage only
 in poetry_main.
 """

@@ -2,20 +2,20 @@
 
 Exercise 1's written answer (solutions/README.md) walks through DeferredList,
 gatherResults and race in twisted/internet/defer.py; DeferredListSourceTests
-shows each claim it makes. Exercises 2 and 3 are scripts run as a learner
-runs them. Exercise 5's DeferredDict is tested directly, on Deferreds fired
+shows each claim it makes. Exercises 2 and 3 are scripts, run in this
+process as `python <script>` runs them. Exercise 5's DeferredDict is tested directly, on Deferreds fired
 by hand, and its demo is run once.
 """
 
 import ast
 import gc
-import re
 
 from twisted.internet import defer
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import ScriptTestCase, load_script, run_example
+from tests.helpers import load_script, run_example
+from tests.test_solutions_part17 import shown_output
 
 DEFERRED_DICT = "solutions/part-18/deferred-dict.py"
 
@@ -265,78 +265,67 @@ class DeferredListSourceTests(SynchronousTestCase):
         self.assertEqual([f.type for f in group.failures], [ValueError, KeyError])
 
 
-class FireOnOneExampleTests(ScriptTestCase):
+class FireOnOneExampleTests(SynchronousTestCase):
     """Exercise 2: the fireOnOneCallback and fireOnOneErrback examples."""
-
-    # The examples fire their Deferreds by hand and end at once.
-    timeout = 10
 
     def test_fireOnOneCallback(self):
         """The first Deferred to succeed (d2) fires the list with (result, index)."""
+        proc = run_example("solutions/part-18/deferred-list-fire-on-one-callback.py")
 
-        def check(proc):
-            self.assertEqual(proc.exit_code, 0)
-            self.assertEqual(proc.stderr, "")
-            lines = proc.stdout.splitlines()
-            self.assertEqual(
-                lines,
-                [
-                    "Two Deferreds.",
-                    "Adding Callback.",
-                    "Firing d2.",
-                    "We got: ('d2 result', 1)",
-                    "Firing d1.",
-                ],
-            )
-            # test that the result is a (result, index) pair, not a list
-            shape = ast.literal_eval(lines[3].removeprefix("We got: "))
-            self.assertEqual(shape, ("d2 result", 1))
-
-        check(run_example("solutions/part-18/deferred-list-fire-on-one-callback.py"))
+        self.assertEqual((proc.exit_code, proc.stderr), (0, ""))
+        lines = proc.stdout.splitlines()
+        self.assertEqual(
+            lines,
+            [
+                "Two Deferreds.",
+                "Adding Callback.",
+                "Firing d2.",
+                "We got: ('d2 result', 1)",
+                "Firing d1.",
+            ],
+        )
+        # test that the result is a (result, index) pair, not a list
+        shape = ast.literal_eval(lines[3].removeprefix("We got: "))
+        self.assertEqual(shape, ("d2 result", 1))
 
     def test_fireOnOneErrback(self):
         """The first Deferred to fail (d2) fails the list with FirstError, index 1."""
+        proc = run_example("solutions/part-18/deferred-list-fire-on-one-errback.py")
 
-        def check(proc):
-            self.assertEqual(proc.exit_code, 0)
-            # test that consumeErrors still keeps d2's failure from being unhandled
-            self.assertEqual(proc.stderr, "")
-            self.assertEqual(
-                proc.stdout,
-                "Firing d2 with errback.\n"
-                "We failed: FirstError[#1, Exception('d2 failure')]\n"
-                "  index: 1\n"
-                "  sub-failure:"
-                " <twisted.python.failure.Failure builtins.Exception: d2 failure>\n"
-                "Firing d1.\n",
-            )
+        self.assertEqual((proc.exit_code, proc.stderr), (0, ""))
+        self.assertEqual(
+            proc.stdout,
+            "Firing d2 with errback.\n"
+            "We failed: FirstError[#1, Exception('d2 failure')]\n"
+            "  index: 1\n"
+            "  sub-failure:"
+            " <twisted.python.failure.Failure builtins.Exception: d2 failure>\n"
+            "Firing d1.\n",
+        )
+        # test that consumeErrors still keeps d2's failure from being
+        # unhandled: that would be logged when d2 is collected
+        gc.collect()
+        self.assertEqual(self.flushLoggedErrors(), [])
 
-        check(run_example("solutions/part-18/deferred-list-fire-on-one-errback.py"))
 
-
-class NestedExampleTests(ScriptTestCase):
+class NestedExampleTests(SynchronousTestCase):
     """Exercise 3: a DeferredList of DeferredLists."""
-
-    timeout = 10
 
     def test_nestedResult(self):
         """The outer list holds one (True, inner list) pair per inner DeferredList."""
+        proc = run_example("solutions/part-18/deferred-list-nested.py")
 
-        def check(proc):
-            self.assertEqual(proc.exit_code, 0)
-            self.assertEqual(proc.stderr, "")
-            self.assertEqual(
-                proc.stdout,
-                "Firing d1.\n"
-                "Firing d2 with errback.\n"
-                "Firing d3.\n"
-                "Firing d4.\n"
-                "We got: [(True, [(True, 'd1 result'), (False,"
-                " <twisted.python.failure.Failure builtins.Exception: d2 failure>)]),"
-                " (True, [(True, 'd3 result'), (True, 'd4 result')])]\n",
-            )
-
-        check(run_example("solutions/part-18/deferred-list-nested.py"))
+        self.assertEqual((proc.exit_code, proc.stderr), (0, ""))
+        self.assertEqual(
+            proc.stdout,
+            "Firing d1.\n"
+            "Firing d2 with errback.\n"
+            "Firing d3.\n"
+            "Firing d4.\n"
+            "We got: [(True, [(True, 'd1 result'), (False,"
+            " <twisted.python.failure.Failure builtins.Exception: d2 failure>)]),"
+            " (True, [(True, 'd3 result'), (True, 'd4 result')])]\n",
+        )
 
 
 class DeferredDictTests(SynchronousTestCase):
@@ -649,21 +638,14 @@ class DeferredDictTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(d), "a science poem")
 
 
-class DeferredDictDemoTests(ScriptTestCase):
+class DeferredDictDemoTests(SynchronousTestCase):
     """Exercise 5: the module's demo prints what its docstring shows."""
-
-    timeout = 10
 
     def test_demoOutput(self):
         """python solutions/part-18/deferred-dict.py prints the docstring's output."""
-        module = load_script(DEFERRED_DICT)
-        shown = module.__doc__.split("It fires the Deferreds of six")[1]
-        shown = shown.split("\n\n", 1)[1].split("\n\nThe keys come out")[0]
-        expected = re.sub(r"(?m)^    ", "", shown) + "\n"
+        expected = shown_output(DEFERRED_DICT, "It fires the Deferreds of six")
 
-        def check(proc):
-            self.assertEqual(proc.exit_code, 0)
-            self.assertEqual(proc.stderr, "")
-            self.assertEqual(proc.stdout, expected)
+        proc = run_example(DEFERRED_DICT)
 
-        check(run_example(DEFERRED_DICT))
+        self.assertEqual((proc.exit_code, proc.stderr), (0, ""))
+        self.assertEqual(proc.stdout, expected)
