@@ -556,6 +556,18 @@ COPIES += [
         ["DownloadFailed", "GuardedDownload", "DownloadGuard"],
     ),
     (CLIENTS[:1] + PARTS_17_18_CLIENTS + PART_16_PROXIES[1:], ["parse_address"]),
+    # Part 17, exercise 7: the poem ticker downloads with client 7's code.
+    (
+        CLIENTS[2:3] + ["solutions/part-17/poem-ticker.py"],
+        [
+            "PoetryProtocol",
+            "PoetryClientFactory",
+            "DownloadFailed",
+            "GuardedDownload",
+            "DownloadGuard",
+            "parse_address",
+        ],
+    ),
 ]
 
 
