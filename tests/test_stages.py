@@ -502,6 +502,9 @@ COPIES += [
         ["DownloadFailed", "GuardedDownload", "parse_address"],
     ),
     (CLIENTS[:1] + ANSWER_CLIENTS, ["DownloadGuard"]),
+    # Part 12, exercise 5: a new client, without Twisted, reads addresses as
+    # the clients do.
+    (CLIENTS[:1] + ["solutions/part-12/sync-transform-client.py"], ["parse_address"]),
     (SERVERS[5:6] + ANSWER_PROXIES, ["DownloadGuard"]),
     # The transformation client of client 6 in the transformation proxy, and
     # the protocol of the asynchronous transformation server behind it.
