@@ -288,7 +288,6 @@ STAGES = [
         {
             "ProxyService",
             "ProxyService.get_poem",
-            "ProxyService.now",
             "ProxyService.set_poem",
             "main",
             "parse_args",
