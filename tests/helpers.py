@@ -448,6 +448,9 @@ def fake_reactor(testcase):
     Scripts import the reactor inside get_poetry and friends, so their
     connectTCP and callLater land here: no sockets, time moved by advance().
     """
+    # The real one first (if no test has yet), so that there is one to put back.
+    from twisted.internet import reactor as real_reactor  # noqa: F401
+
     reactor = MemoryReactorClock()
     reactor.running = True
     testcase.patch(twisted.internet, "reactor", reactor)

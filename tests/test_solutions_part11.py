@@ -69,6 +69,23 @@ def reset(sock):
     sock.close()
 
 
+def stuck_clients(testcase, port, count):
+    """`count` connections to `port` that read nothing, with tiny receive windows.
+
+    Each is connected once the kernel has queued it, accepted or not; a
+    server sending them a large poem is left with most of it unsent.
+    """
+    socks = []
+    for _ in range(count):
+        sock = socket.socket()
+        testcase.addCleanup(sock.close)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        sock.settimeout(10)
+        sock.connect(("127.0.0.1", port))
+        socks.append(sock)
+    return socks
+
+
 def big_poem(size):
     """`size` bytes or so of UTF-8 verse, non-ASCII letters included."""
     verse = poem_bytes("alla-sera.txt")
@@ -505,6 +522,40 @@ class PoemUnderLoadMixin:
 
         self.assertFalse(clean)
         self.assertLess(len(received), len(poem))
+
+    @defer.inlineCallbacks
+    def test_outOfFileDescriptors(self):
+        """Out of file descriptors, the server says so once and stops accepting;
+        once clients leave, it says so too, and serves the clients that waited."""
+        path, poem = self.poem_file(1_000_000)
+        # Room for the server's own descriptors and a few clients: fewer
+        # than the twenty that connect.
+        server = yield self.start_server(
+            self.SCRIPT, path, prefix=("prlimit", "--nofile=16")
+        )
+        stuck = stuck_clients(self, server.port, 20)
+        yield server.wait_for(rb"Too many open files")
+
+        waiting = fetch(server.port)  # queued behind the stuck ones
+        for sock in stuck:
+            reset(sock)
+        received = yield waiting
+
+        self.assertEqual(received, poem)
+        # One line each time accepting stops, one each time it starts again,
+        # and no other line about accepting.
+        said = []
+        for line in server.stderr.splitlines():
+            if line.endswith("waiting for a client to leave"):
+                said.append("stop")
+            elif line.endswith("accepting clients again"):
+                said.append("again")
+            elif "accept" in line:
+                said.append(line)
+        # (The waiting client was accepted after an "again"; more rounds
+        # may follow while the server runs.)
+        self.assertIn("again", said)
+        self.assertEqual(said, (["stop", "again"] * len(said))[: len(said)], said[:5])
 
     @defer.inlineCallbacks
     def test_stopCutsWithAReset(self):

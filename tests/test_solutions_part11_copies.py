@@ -97,12 +97,19 @@ class ManyPoemsCommandLineTests(PoemFileServerMixin, SynchronousTestCase):
 
     def test_portCountMustMatch(self):
         """Some --port options, but not one per poem, is a usage error."""
-        result = self.run_main("--port", "10002", SCIENCE, ECSTASY)
+        for argv, counts in [
+            (("--port", "10002", SCIENCE, ECSTASY), "1 --port option for 2 poems"),
+            (
+                ("--port", "10002", "--port", "10003", SCIENCE),
+                "2 --port options for 1 poem",
+            ),
+        ]:
+            result = self.run_main(*argv)
 
-        self.assertEqual(result.exit_code, 2)
-        self.assertIn(
-            "give one --port per poem, or none: 1 --port for 2 poems", result.stderr
-        )
+            self.assertEqual(result.exit_code, 2)
+            self.assertIn(
+                f"give one --port per poem, or none: {counts}\n", result.stderr
+            )
 
     def test_guardsShareTheDescriptors(self):
         """Three ports: each guard takes a third of the file descriptors."""

@@ -8,6 +8,7 @@ tested on a socket pair, then the script runs against real servers.
 """
 
 import os
+import shlex
 import socket
 import time
 
@@ -311,20 +312,97 @@ class SyncTransformClientScriptTests(ScriptTestCase):
             " transforms?)\n",
         )
 
-    @defer.inlineCallbacks
-    def test_requestTooLong(self):
-        """A request above the server's limit gets no answer, and the client says why."""
-        port = yield serve_transforms(self)
+    def poem_file(self, size):
+        """A file of `size` capital letters; its path."""
         path = os.path.abspath(self.mktemp())
         with open(path, "wb") as f:
-            f.write(b"A" * MAX_LENGTH)
+            f.write(b"A" * size)
+        return path
 
-        proc = yield self.run_script(CLIENT, port, path)
+    @defer.inlineCallbacks
+    def test_longestPoem(self):
+        """The longest poem that fits the server's limit, with the name, is transformed."""
+        port = yield serve_transforms(self)
+        longest = MAX_LENGTH - len(b"cummingsify.")
+
+        proc = yield self.run_script(CLIENT, port, self.poem_file(longest))
+
+        self.assertEqual((proc.exit_code, proc.stderr), (0, ""))
+        self.assertEqual(proc.stdout, "a" * longest)
+
+    @defer.inlineCallbacks
+    def test_poemTooLong(self):
+        """One byte more and the poem is refused, before connecting: one line, status 1."""
+        path = self.poem_file(MAX_LENGTH - len(b"cummingsify.") + 1)
+
+        proc = yield self.run_script(CLIENT, free_port(), path)
 
         self.assertEqual(proc.exit_code, 1)
-        self.assertIn(
-            "the request is 100011 bytes; the server takes at most 99999", proc.stderr
+        self.assertEqual(
+            proc.stderr,
+            f"sync-transform-client.py: {path}: more than 99987 bytes; the server"
+            " takes requests of at most 99999 bytes\n",
         )
+
+    @defer.inlineCallbacks
+    def test_endlessPoemFile(self):
+        """/dev/zero as the poem is refused after reading what the server takes."""
+        # Under a 512 MiB address-space limit, in case the client read it all.
+        proc = yield launch.spawn(
+            [
+                "prlimit",
+                f"--as={512 * 1024 * 1024}",
+                *launch.python_argv(CLIENT, free_port(), "/dev/zero"),
+            ]
+        )
+
+        self.assertEqual(proc.exit_code, 1)
+        self.assertEqual(
+            proc.stderr,
+            "sync-transform-client.py: /dev/zero: more than 99987 bytes; the server"
+            " takes requests of at most 99999 bytes\n",
+        )
+
+    @defer.inlineCallbacks
+    def test_endlessStandardInput(self):
+        """/dev/zero on standard input is refused the same way, naming it."""
+        # Under a 512 MiB address-space limit, in case the client read it all.
+        command = shlex.join(
+            [
+                "prlimit",
+                f"--as={512 * 1024 * 1024}",
+                *launch.python_argv(CLIENT, "--xform", "x", free_port()),
+            ]
+        )
+        proc = yield launch.spawn(["/bin/sh", "-c", f"exec {command} < /dev/zero"])
+
+        self.assertEqual(proc.exit_code, 1)
+        self.assertEqual(
+            proc.stderr,
+            "sync-transform-client.py: standard input: more than 99997 bytes; the"
+            " server takes requests of at most 99999 bytes\n",
+        )
+
+    @defer.inlineCallbacks
+    def test_ipv6(self):
+        """A server listening on ::1 is reached as [::1]:port, and named so."""
+        from twisted.internet import reactor
+
+        module = load_script(TRANSFORM)
+        factory = module.TransformFactory(module.TransformService())
+        listening = reactor.listenTCP(0, factory, interface="::1")
+        self.addCleanup(listening.stopListening)
+        address = f"[::1]:{listening.getHost().port}"
+
+        good = yield self.run_script(CLIENT, address, poem_path("science.txt"))
+        bad = yield self.run_script(
+            CLIENT, "--xform", "nosuch", address, poem_path("science.txt")
+        )
+
+        self.assertEqual(
+            (good.exit_code, good.stdout), (0, lowered_text("science.txt"))
+        )
+        self.assertTrue(bad.stderr.startswith(f"sync-transform-client.py: {address}: "))
 
     @defer.inlineCallbacks
     def test_serverHangsUp(self):

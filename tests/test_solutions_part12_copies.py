@@ -5,7 +5,7 @@
 - 3: solutions/part-12/transformedpoetry-two-protocols.py, a line protocol
   on a second port, served by the same TransformService;
 - 4: solutions/part-12/transformedpoetry-async.py, a service whose
-  transforms return Deferreds (tested on a task.Clock);
+  transforms return Deferreds (tested on a fake reactor's clock);
 - 6: solutions/part-12/netstring-poetry-server.py and -client.py, the poem
   sent as a netstring, so that a poem cut short is told from a whole one.
 
@@ -15,7 +15,7 @@ that); the tests here are for what it changes.
 
 import shutil
 
-from twisted.internet import defer, error, protocol, task
+from twisted.internet import defer, error, protocol
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
@@ -340,13 +340,12 @@ CANCELLED = "connection lost before its transform was done; cancelled"
 
 
 class AsyncServiceTests(SynchronousTestCase):
-    """The service, factory and protocol on a task.Clock."""
+    """The service, factory and protocol on a fake reactor, its time moved by the test."""
 
     def setUp(self):
         self.module = load_script(ASYNC)
-        self.clock = task.Clock()
+        self.reactor = fake_reactor(self)
         self.service = self.module.TransformService()
-        self.service.clock = self.clock
         self.factory = self.module.TransformFactory(self.service)
         self.log = capture_log(self)
 
@@ -354,9 +353,9 @@ class AsyncServiceTests(SynchronousTestCase):
         """cummingsify returns a Deferred that fires once the delay has passed."""
         d = self.service.cummingsify("A POEM")
 
-        self.clock.advance(self.service.delay - 0.1)
+        self.reactor.advance(self.service.delay - 0.1)
         self.assertNoResult(d)
-        self.clock.advance(0.1)
+        self.reactor.advance(0.1)
 
         self.assertEqual(self.successResultOf(d), "a poem")
 
@@ -365,7 +364,7 @@ class AsyncServiceTests(SynchronousTestCase):
         d = self.factory.transform("cummingsify", "A POEM")
         self.assertNoResult(d)
 
-        self.clock.advance(self.service.delay)
+        self.reactor.advance(self.service.delay)
 
         self.assertEqual(self.successResultOf(d), "a poem")
 
@@ -400,7 +399,7 @@ class AsyncServiceTests(SynchronousTestCase):
         proto.dataReceived(REQUEST)
         self.assertEqual((transport.value(), transport.disconnecting), (b"", False))
 
-        self.clock.advance(self.service.delay)
+        self.reactor.advance(self.service.delay)
 
         self.assertEqual(transport.value(), ANSWER)
         self.assertTrue(transport.disconnecting)
@@ -415,7 +414,7 @@ class AsyncServiceTests(SynchronousTestCase):
         p1.dataReceived(REQUEST)
         p2.dataReceived(netstring(b"cummingsify.SECOND"))
 
-        self.clock.advance(self.service.delay)
+        self.reactor.advance(self.service.delay)
 
         self.assertEqual((t1.value(), t2.value()), (ANSWER, netstring(b"second")))
 
@@ -425,10 +424,10 @@ class AsyncServiceTests(SynchronousTestCase):
         proto.dataReceived(REQUEST)
 
         lose(proto, error.ConnectionLost)
-        self.clock.advance(self.service.delay)
+        self.reactor.advance(self.service.delay)
 
         self.assertEqual(transport.value(), b"")
-        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.reactor.getDelayedCalls(), [])
         self.assertEqual(self.log.messages, [CANCELLED])
         self.assertEqual(self.flushLoggedErrors(), [])
 
@@ -436,7 +435,7 @@ class AsyncServiceTests(SynchronousTestCase):
         """Once the answer is out, the close is an ordinary one."""
         proto, transport = connect_protocol(self.factory)
         proto.dataReceived(REQUEST)
-        self.clock.advance(self.service.delay)
+        self.reactor.advance(self.service.delay)
 
         lose(proto)
 

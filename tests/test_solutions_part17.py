@@ -5,22 +5,27 @@ _inlineCallbacks in twisted/internet/defer.py; InlineCallbacksSourceTests
 shows each claim it makes, on Deferreds fired by hand. Exercises 3 and 4
 are answered by solutions/part-17/interleaving-probe.py, tested here both as
 functions and as the script a learner runs. Exercise 7's poem ticker is
-tested on a task.Clock, then end to end against the fast poetry server.
+tested on a task.Clock, then end to end against the fast poetry server and
+against servers that fail it (down, silent, cutting the poem off).
 """
 
 import contextvars
 import re
+import socket
 import sys
 
-from twisted.internet import defer, task
+from twisted.internet import defer, protocol, task
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import (
     ScriptTestCase,
     free_port,
+    listen,
     listen_silent,
     load_script,
+    poem_bytes,
     poem_text,
+    run_in_process,
     serve_poem,
 )
 from tools import launch
@@ -366,8 +371,35 @@ class PoemTickerTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(d), 3)
 
 
+# A megabyte or so of verse: the start of a poem that is never finished.
+POEM_START = poem_bytes("science.txt") * (1_000_000 // len(poem_bytes("science.txt")))
+
+
+class _CutOff(protocol.Protocol):
+    """Sends POEM_START, then resets the connection once the client has read most of it."""
+
+    sent = False
+
+    def connectionMade(self):
+        # A pull producer is asked for more once Twisted has handed all it
+        # wrote to the kernel; with a send buffer this small, that is when
+        # the client has read all but its own receive window.
+        self.transport.getHandle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        self.transport.registerProducer(self, False)
+
+    def resumeProducing(self):
+        if self.sent:
+            self.transport.abortConnection()
+        else:
+            self.transport.write(POEM_START)
+            self.sent = True
+
+    def stopProducing(self):
+        pass
+
+
 class PoemTickerScriptTests(ScriptTestCase):
-    """Exercise 7: poem-ticker.py against a real fastpoetry.py."""
+    """Exercise 7: poem-ticker.py against fastpoetry.py, and servers that fail it."""
 
     timeout = 15
 
@@ -407,19 +439,77 @@ class PoemTickerScriptTests(ScriptTestCase):
     @defer.inlineCallbacks
     def test_noServer(self):
         """With nothing listening, it says why on stderr and exits 1."""
-        proc = yield self.run_script(TICKER, str(free_port()))
+        port = free_port()
+
+        proc = yield self.run_script(TICKER, str(port))
 
         self.assertEqual(proc.exit_code, 1)
-        self.assertIn("The poem ticker stopped: Connection was refused", proc.stderr)
+        self.assertTrue(
+            proc.stderr.startswith(
+                f"The poem ticker stopped: 127.0.0.1:{port}: Connection was refused"
+            ),
+            proc.stderr,
+        )
         self.assertEqual(proc.stdout, "")
 
     @defer.inlineCallbacks
-    def test_badLines(self):
-        """--lines 0 is a usage error."""
-        proc = yield self.run_script(TICKER, "--lines", "0", "10002")
+    def test_silentServer(self):
+        """A server that sends nothing is given up on after --timeout: one line, status 1."""
+        server = listen_silent(self)
 
-        self.assertEqual(proc.exit_code, 2)
-        self.assertIn("--lines must be at least 1, not 0", proc.stderr)
+        proc = yield self.run_script(TICKER, "--timeout", "0.5", str(server.port))
+
+        self.assertEqual(proc.exit_code, 1)
+        self.assertEqual(
+            proc.stderr,
+            f"The poem ticker stopped: 127.0.0.1:{server.port}:"
+            " Timed out after 0.5 s.\n",
+        )
+        self.assertEqual(proc.stdout, "")
+
+    @defer.inlineCallbacks
+    def test_cutPoem(self):
+        """A poem cut off by a reset is not ticked as if whole: one line, status 1."""
+        port = listen(self, protocol.Factory.forProtocol(_CutOff))
+
+        proc = yield self.run_script(TICKER, "--lines", "3", "--delay", "0", str(port))
+
+        self.assertEqual(proc.exit_code, 1)
+        got = re.fullmatch(
+            rf"The poem ticker stopped: 127\.0\.0\.1:{port}:"
+            r" Connection broke after (\d+) bytes\.\n",
+            proc.stderr,
+        )
+        self.assertIsNotNone(got, proc.stderr)
+        self.assertLessEqual(int(got.group(1)), len(POEM_START))
+        self.assertEqual(proc.stdout, "")
+
+    @defer.inlineCallbacks
+    def test_poemTooLarge(self):
+        """A poem larger than --max-poem-size is refused: one line, status 1."""
+        port = yield serve_poem(self, "science.txt")
+
+        proc = yield self.run_script(TICKER, "--max-poem-size", "100", str(port))
+
+        self.assertEqual(proc.exit_code, 1)
+        self.assertEqual(
+            proc.stderr,
+            f"The poem ticker stopped: 127.0.0.1:{port}: Poem larger than 100 bytes.\n",
+        )
+        self.assertEqual(proc.stdout, "")
+
+    def test_badCommandLine(self):
+        """--lines 0, --timeout 0 or --max-poem-size 0 is a usage error."""
+        main = load_script(TICKER).poetry_main
+        for args, message in [
+            (["--lines", "0"], "--lines must be at least 1, not 0"),
+            (["--timeout", "0"], "--timeout must be more than 0, not 0"),
+            (["--max-poem-size", "0"], "--max-poem-size must be at least 1, not 0"),
+        ]:
+            result = run_in_process(main, *args, "10002")
+
+            self.assertEqual(result.exit_code, 2, args)
+            self.assertIn(message, result.stderr)
 
     @defer.inlineCallbacks
     def test_cancelDuringDownloadClosesConnection(self):

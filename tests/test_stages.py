@@ -288,7 +288,6 @@ STAGES = [
         {
             "ProxyService",
             "ProxyService.get_poem",
-            "ProxyService.now",
             "ProxyService.set_poem",
             "main",
             "parse_args",
@@ -502,6 +501,9 @@ COPIES += [
         ["DownloadFailed", "GuardedDownload", "parse_address"],
     ),
     (CLIENTS[:1] + ANSWER_CLIENTS, ["DownloadGuard"]),
+    # Part 12, exercise 5: a new client, without Twisted, reads addresses as
+    # the clients do.
+    (CLIENTS[:1] + ["solutions/part-12/sync-transform-client.py"], ["parse_address"]),
     (SERVERS[5:6] + ANSWER_PROXIES, ["DownloadGuard"]),
     # The transformation client of client 6 in the transformation proxy, and
     # the protocol of the asynchronous transformation server behind it.
@@ -556,6 +558,18 @@ COPIES += [
         ["DownloadFailed", "GuardedDownload", "DownloadGuard"],
     ),
     (CLIENTS[:1] + PARTS_17_18_CLIENTS + PART_16_PROXIES[1:], ["parse_address"]),
+    # Part 17, exercise 7: the poem ticker downloads with client 7's code.
+    (
+        CLIENTS[2:3] + ["solutions/part-17/poem-ticker.py"],
+        [
+            "PoetryProtocol",
+            "PoetryClientFactory",
+            "DownloadFailed",
+            "GuardedDownload",
+            "DownloadGuard",
+            "parse_address",
+        ],
+    ),
 ]
 
 # The modern edition (modern/ and its plugin): its own guard and download

@@ -94,9 +94,12 @@ def parse_args():
     if args.ports is None:
         args.ports = [0] * len(args.poetry_files)
     if len(args.ports) != len(args.poetry_files):
+        ports, poems = len(args.ports), len(args.poetry_files)
         parser.error(
-            f"give one --port per poem, or none: {len(args.ports)} --port for"
-            f" {len(args.poetry_files)} poems"
+            f"give one --port per poem, or none: {ports} --port"
+            + (" option" if ports == 1 else " options")
+            + f" for {poems}"
+            + (" poem" if poems == 1 else " poems")
         )
     for port in args.ports:
         if not 0 <= port <= 65535:

@@ -36,11 +36,15 @@ that time a LoopingCall looks through the reactor's writers and resets a
 client that has taken nothing for that long (one log line names it). A
 connection closed before the whole poem is sent (a stuck client, the
 server stopping) is closed with a reset, so its client cannot take a cut
-poem for a whole one. The poem file must be a regular, non-empty file of at
-most 64 MiB.
+poem for a whole one. Out of file descriptors, the listener cannot accept
+the clients waiting, and stays readable: it removes itself as a reader (one
+log line) until a client leaves, and the clients wait in the queue
+meanwhile. The poem file must be a regular, non-empty file of at most
+64 MiB.
 """
 
 import argparse
+import errno
 import os
 import socket
 import stat
@@ -126,10 +130,11 @@ def read_poem(path):
 class PoetrySocket:
     """One client's socket, sending it the poem as fast as it will take it."""
 
-    def __init__(self, reactor, sock, poem, peer=None):
+    def __init__(self, reactor, sock, poem, peer=None, listener=None):
         self.reactor = reactor
         self.sock = sock
         self.peer = peer  # (host, port) of the client, for messages
+        self.listener = listener  # told when this client leaves
         # A memoryview slices the poem without copying it for every send.
         self.poem = memoryview(poem)
         self.sent = 0
@@ -179,6 +184,8 @@ class PoetrySocket:
                 socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
             )
         self.sock.close()
+        if self.listener is not None:
+            self.listener.clientLeft()
 
     def reset(self):
         """Drop this client, whose poem is not all sent: connectionLost resets it."""
@@ -212,6 +219,7 @@ class PoetryListener:
         self.reactor = reactor
         self.sock = sock
         self.poem = poem
+        self.accepting = True  # False while out of file descriptors
 
     def fileno(self):
         return self.sock.fileno()
@@ -227,15 +235,33 @@ class PoetryListener:
                 return None  # the queue is empty
             except ConnectionAbortedError:
                 continue  # it gave up before we got to it
-            except OSError as e:  # e.g. out of file descriptors: retry next time
-                print(
-                    f"{PROGRAM}: cannot accept a client: {e.strerror}", file=sys.stderr
-                )
+            except OSError as e:
+                if e.errno in (errno.EMFILE, errno.ENFILE):
+                    # Out of file descriptors. The clients stay queued, so
+                    # the socket stays readable and the reactor would call
+                    # doRead at once, for ever: stop reading until a client
+                    # leaves (clientLeft).
+                    self.reactor.removeReader(self)
+                    self.accepting = False
+                    log.msg(
+                        f"cannot accept a client: {e.strerror};"
+                        " waiting for a client to leave"
+                    )
+                    return None
+                # Some other trouble: retry next time.
+                log.msg(f"cannot accept a client: {e.strerror}")
                 return None
             client.setblocking(False)
-            poetry_socket = PoetrySocket(self.reactor, client, self.poem, peer)
+            poetry_socket = PoetrySocket(self.reactor, client, self.poem, peer, self)
             self.reactor.addReader(poetry_socket)
             self.reactor.addWriter(poetry_socket)
+
+    def clientLeft(self):
+        """A client's socket is closed: if accepting had stopped, start again."""
+        if not self.accepting:
+            self.reactor.addReader(self)
+            self.accepting = True
+            log.msg("accepting clients again")
 
     def connectionLost(self, reason):
         # Called when the reactor shuts down with us still registered.

@@ -32,7 +32,10 @@ a whole one. The poem file must be a regular, non-empty file of at most
 What the loop watches, and why:
 
 - the listening socket, for reading: "readable" there means clients are
-  waiting to be accepted, not that there are bytes to read;
+  waiting to be accepted, not that there are bytes to read. Out of file
+  descriptors, the server cannot accept them, and the socket stays
+  readable: the loop stops watching it (one line on stderr) until a client
+  leaves, and the clients wait in the queue meanwhile;
 - each client socket, for writing, until the whole poem is sent: send()
   takes what fits in the kernel's buffer and says how much that was, so
   each client keeps its own offset into the poem and nothing ever blocks;
@@ -42,6 +45,7 @@ What the loop watches, and why:
 """
 
 import argparse
+import errno
 import os
 import selectors
 import signal
@@ -164,6 +168,7 @@ class PoetryServer:
         self.selector = selectors.DefaultSelector()
         # The listener is registered with no data; each client with itself.
         self.selector.register(listener, selectors.EVENT_READ)
+        self.accepting = True  # False while out of file descriptors
 
     def serve_forever(self):
         while True:
@@ -213,8 +218,20 @@ class PoetryServer:
                 return  # the queue is empty
             except ConnectionAbortedError:
                 continue  # it gave up before we got to it
-            except OSError as e:  # e.g. out of file descriptors: retry next turn
-                print(
+            except OSError as e:
+                if e.errno in (errno.EMFILE, errno.ENFILE):
+                    # Out of file descriptors. The clients stay queued, so
+                    # the listener stays readable and select would return at
+                    # once, for ever: stop watching it until a client leaves.
+                    self.selector.unregister(self.listener)
+                    self.accepting = False
+                    print(
+                        f"{PROGRAM}: cannot accept a client: {e.strerror};"
+                        " waiting for a client to leave",
+                        file=sys.stderr,
+                    )
+                    return
+                print(  # some other trouble: retry next turn
                     f"{PROGRAM}: cannot accept a client: {e.strerror}", file=sys.stderr
                 )
                 return
@@ -250,6 +267,11 @@ class PoetryServer:
                 socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
             )
         client.sock.close()
+        if not self.accepting:
+            # A file descriptor is free again: accept the clients waiting.
+            self.selector.register(self.listener, selectors.EVENT_READ)
+            self.accepting = True
+            print(f"{PROGRAM}: accepting clients again", file=sys.stderr)
 
 
 def describe(sock):

@@ -19,15 +19,20 @@ or with the poem's file named after the address:
     python solutions/part-12/sync-transform-client.py 11000 poetry/science.txt
 
 You should see the poem in lower case, exactly as the server sent it back.
-Write the address as port or host:port (the host defaults to 127.0.0.1);
---xform defaults to cummingsify.
+Write the address as port, host:port or [IPv6 host]:port (the host
+defaults to 127.0.0.1); --xform defaults to cummingsify.
+
+A poem too long for the server (a request, "<transform>.<poem>", of more
+than 99999 bytes, which transformedpoetry.py hangs up on) is refused before
+connecting, with one line naming the file and exit status 1; the client
+reads no more of it than that.
 
 When no transformed poem comes back, the client says why in one line on
 stderr and exits with status 1: the server is down; it closed the
 connection without answering (transformedpoetry.py does that for an
-unknown transform, or for a request of more than 99999 bytes); the answer
-is not one well-formed netstring; or the whole exchange took longer than
---timeout seconds (10 by default), so the client never hangs.
+unknown transform); the answer is not one well-formed netstring; or the
+whole exchange took longer than --timeout seconds (10 by default), so the
+client never hangs.
 """
 
 import argparse
@@ -37,9 +42,14 @@ import time
 
 PROGRAM = "sync-transform-client.py"
 
-# The longest answer we accept. The server takes requests of up to 99999
-# bytes (NetstringReceiver.MAX_LENGTH), and lower-casing hardly changes a poem's length, so this is ample;
-# a larger length announced by a broken server is refused before reading.
+# The longest request transformedpoetry.py takes (its NetstringReceiver's
+# MAX_LENGTH): "<transform name>.<poem>". A longer one it hangs up on, so the
+# client reads no more of the poem than fits, and refuses a longer one.
+MAX_REQUEST = 99999
+
+# The longest answer we accept. Lower-casing hardly changes a poem's length,
+# so this is ample; a larger length announced by a broken server is refused
+# before reading.
 MAX_LENGTH = 1_000_000
 
 
@@ -52,8 +62,10 @@ class NoAnswer(TransformError):
 
 
 def parse_address(text):
-    """Turn "[host:]port" into (host, port)."""
+    """Turn "[host:]port" (an IPv6 host in brackets) into (host, port)."""
     host, _, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
     try:
         port = int(port)
     except ValueError:
@@ -180,38 +192,45 @@ def transform(address, xform, poem, timeout):
 def main():
     args = parse_args()
     host, port = args.address
+    # Named as it is written on the command line: an IPv6 host in brackets.
+    server = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
     # The poem is relayed as it is: bytes in, and the server decodes them.
+    # One byte more than the server takes is enough to know it is too long,
+    # however long the input is (/dev/zero never ends).
+    name = args.poetry_file or "standard input"
+    limit = max(MAX_REQUEST - len(args.xform.encode("utf-8")) - 1, 0)
     try:
         if args.poetry_file is None:
-            poem = sys.stdin.buffer.read()
+            poem = sys.stdin.buffer.read(limit + 1)
         else:
             with open(args.poetry_file, "rb") as poetry_file:
-                poem = poetry_file.read()
+                poem = poetry_file.read(limit + 1)
     except OSError as e:
-        sys.exit(f"{PROGRAM}: cannot read {args.poetry_file}: {e.strerror}")
+        sys.exit(f"{PROGRAM}: cannot read {name}: {e.strerror}")
+    if len(poem) > limit:
+        sys.exit(
+            f"{PROGRAM}: {name}: more than {limit} bytes; the server takes"
+            f" requests of at most {MAX_REQUEST} bytes"
+        )
 
     try:
         answer = transform(args.address, args.xform, poem, args.timeout)
     except TimeoutError:
-        sys.exit(f"{PROGRAM}: {host}:{port}: no answer within {args.timeout:g} s")
+        sys.exit(f"{PROGRAM}: {server}: no answer within {args.timeout:g} s")
     except NoAnswer as e:
         # transformedpoetry.py hangs up on a request it will not serve.
-        size = len(args.xform.encode("utf-8")) + 1 + len(poem)
-        if size > 99999:
-            why = f"the request is {size} bytes; the server takes at most 99999"
-        else:
-            why = f"is {args.xform!r} one of its transforms?"
-        sys.exit(f"{PROGRAM}: {host}:{port}: {e} ({why})")
+        why = f"is {args.xform!r} one of its transforms?"
+        sys.exit(f"{PROGRAM}: {server}: {e} ({why})")
     except TransformError as e:
-        sys.exit(f"{PROGRAM}: {host}:{port}: {e}")
+        sys.exit(f"{PROGRAM}: {server}: {e}")
     except OSError as e:
-        sys.exit(f"{PROGRAM}: {host}:{port}: the connection failed: {e.strerror or e}")
+        sys.exit(f"{PROGRAM}: {server}: the connection failed: {e.strerror or e}")
 
     try:
         new_poem = answer.decode("utf-8")
     except UnicodeDecodeError:
-        sys.exit(f"{PROGRAM}: {host}:{port}: the answer is not UTF-8 text")
+        sys.exit(f"{PROGRAM}: {server}: the answer is not UTF-8 text")
 
     # The answer is the whole poem, its last newline included.
     print(new_poem, end="")

@@ -123,15 +123,13 @@ def parse_args():
 class TransformService:
     # How long each transform takes; main() sets it from --delay.
     delay = 1.0
-    # The reactor, unless a test puts a task.Clock here.
-    clock = None
 
     def cummingsify(self, poem):
         from twisted.internet import reactor
 
         # The new poem is not there yet: a Deferred that fires with it once
         # the work is done.
-        return task.deferLater(self.clock or reactor, self.delay, poem.lower)
+        return task.deferLater(reactor, self.delay, poem.lower)
 
 
 @implementer(IHalfCloseableProtocol)

@@ -4,8 +4,8 @@ Proxy 2.0 keeping its cached poem for a while only: a poem older than
 --max-age seconds (two hours unless told otherwise) is discarded when the
 next client asks for it, and that client makes the proxy fetch the poem
 again. ProxyService notes when it cached the poem (set_poem) and looks at
-its age before using it (get_poem); the time comes from the reactor, or from
-a task.Clock in the tests.
+its age before using it (get_poem); the time is the reactor's,
+reactor.seconds().
 
 Run from the repository root, each command in its own terminal:
 
@@ -203,23 +203,18 @@ class PoetryClientFactory(ClientFactory):
 
 class ProxyService:
     poem = None  # the poem, once it has been fetched
-    fetched_at = None  # when it was cached, in the clock's seconds
+    fetched_at = None  # when it was cached, in the reactor's seconds
     # How long, in seconds, a cached poem is used; main() sets it.
     max_age = 2 * 60 * 60.0
-    # The reactor, unless a test puts a task.Clock here.
-    clock = None
 
     def __init__(self, host, port):
         self.host = host
         self.port = port
 
-    def now(self):
+    def get_poem(self):
         from twisted.internet import reactor
 
-        return (self.clock or reactor).seconds()
-
-    def get_poem(self):
-        if self.poem is not None and self.now() - self.fetched_at > self.max_age:
+        if self.poem is not None and reactor.seconds() - self.fetched_at > self.max_age:
             print(f"Discarding cached poem, older than {self.max_age:g} s.")
             self.poem = self.fetched_at = None
 
@@ -231,14 +226,14 @@ class ProxyService:
         print("Fetching poem from server.")
         factory = PoetryClientFactory()
         factory.deferred.addCallback(self.set_poem)
-        from twisted.internet import reactor
-
         reactor.connectTCP(self.host, self.port, DownloadGuard(factory))
         return factory.deferred
 
     def set_poem(self, poem):
+        from twisted.internet import reactor
+
         self.poem = poem
-        self.fetched_at = self.now()
+        self.fetched_at = reactor.seconds()
         return poem
 
 

@@ -32,9 +32,15 @@ works against the proxy's transformation port as against the server:
 `./twisted-server-1/transform-test 11001` prints `15:here is my poem,`. Stop
 the transformation server, and a transformation request to the proxy gets
 its connection reset (client 6 prints "Cummingsify failed!" and the poem as
-it came), with one line in the proxy's log saying what went wrong. Without
---xform-server, the proxy offers no transformations and is proxy 2.0;
---xform-port (default 0, any free port) is the port for them.
+it came), with one line in the proxy's log saying what went wrong: "No poem
+from 127.0.0.1:11000: Connection was refused by other side: ...". That line
+comes from the DownloadGuard this proxy puts around its requests to the
+transformation server as around its fetches (one class, the same in every
+script that carries it), so it speaks of a poem: here, the transformed poem
+that did not come back from port 11000.
+
+Without --xform-server, the proxy offers no transformations and is proxy
+2.0; --xform-port (default 0, any free port) is the port for them.
 
 The upstream server is given as port, host:port or [IPv6 host]:port (the
 host defaults to 127.0.0.1). Leave out --port (or give --port 0) and the

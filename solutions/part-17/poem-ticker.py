@@ -16,30 +16,39 @@ Run from the repository root, the server in its own terminal:
     python twisted-server-1/fastpoetry.py --port 10002 poetry/fascination.txt
     python solutions/part-17/poem-ticker.py 10002
 
-The address is port or host:port (the host defaults to 127.0.0.1). You
-should see the poem's first line at once, then one more line every second,
-round and round, until you press Ctrl-C; the ticker then stops cleanly, with
-exit status 0. Options:
+The address is port, host:port or [IPv6 host]:port (the host defaults to
+127.0.0.1). You should see the poem's first line at once, then one more
+line every second, round and round, until you press Ctrl-C; the ticker then
+stops cleanly, with exit status 0. Options:
 
-    --delay SECONDS   seconds between two lines (default: 1; 0 is allowed)
-    --lines N         stop after N lines, e.g. --lines 3 --delay 0 prints
-                      the first three lines at once and exits
+    --delay SECONDS       seconds between two lines (default: 1; 0 is allowed)
+    --lines N             stop after N lines, e.g. --lines 3 --delay 0 prints
+                          the first three lines at once and exits
+    --timeout SECONDS     give up on a server that sends nothing for this
+                          long (default: 60), as client 7 does
+    --max-poem-size BYTES the largest poem accepted (default: 64 MiB)
 
-If the poem cannot be downloaded (no server, say), the reason goes to stderr
-and the exit status is 1.
+The download is client 7's: a poem that does not arrive whole (no server, a
+silent one, a connection reset half-way, a poem too large) prints nothing
+but one line on stderr, "The poem ticker stopped: <server>: <what
+happened>", and the exit status is 1.
 """
 
 import argparse
+import errno
 import sys
 
-from twisted.internet import defer, task
+from twisted.internet import defer, error, task
 from twisted.internet.protocol import ClientFactory, Protocol
+from twisted.protocols import policies
 from twisted.python.failure import Failure
 
 
 def parse_address(text):
-    """Turn "[host:]port" into (host, port)."""
+    """Turn "[host:]port" (an IPv6 host in brackets) into (host, port)."""
     host, _, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
     try:
         port = int(port)
     except ValueError:
@@ -73,26 +82,50 @@ def parse_args():
         default=None,
         help="stop after this many lines (default: never)",
     )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DownloadGuard.timeout,
+        help="seconds without a byte from the server before giving up on it"
+        " (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--max-poem-size",
+        type=int,
+        default=DownloadGuard.max_size,
+        help="the largest poem accepted, in bytes (default: %(default)s)",
+    )
     args = parser.parse_args()
     if args.delay < 0:
         parser.error(f"--delay must not be negative, not {args.delay}")
     if args.lines is not None and args.lines < 1:
         parser.error(f"--lines must be at least 1, not {args.lines}")
+    if args.timeout <= 0:
+        parser.error(f"--timeout must be more than 0, not {args.timeout:g}")
+    if args.max_poem_size < 1:
+        parser.error(f"--max-poem-size must be at least 1, not {args.max_poem_size}")
     return args
 
 
-# Client 7's download code, copied. Normally we would import these classes
-# from another module.
+# Client 7's download code, copied: its protocol and factory here, its
+# guard further down, and get_poetry with a canceller added. Normally we
+# would import these classes from another module.
 
 
 class PoetryProtocol(Protocol):
-    poem = b""
+    def connectionMade(self):
+        # A bytearray grows in place; adding to bytes would copy the whole
+        # poem for every piece, which takes quadratic time on a large poem.
+        self.poem = bytearray()
 
     def dataReceived(self, data):
         self.poem += data
 
     def connectionLost(self, reason):
-        self.poemReceived(self.poem)
+        # Only a clean close after some bytes ends a poem; a reset or an
+        # empty reply reaches the factory's clientConnectionLost instead.
+        if self.poem and reason.check(error.ConnectionDone):
+            self.poemReceived(bytes(self.poem))
 
     def poemReceived(self, poem):
         self.factory.poem_finished(poem)
@@ -115,12 +148,14 @@ class PoetryClientFactory(ClientFactory):
             d, self.deferred = self.deferred, None
             d.errback(reason)
 
+    clientConnectionLost = clientConnectionFailed
+
 
 def get_poetry(host, port):
     """Fetch the poem served at host:port.
 
     Returns a Deferred that fires with the poem (bytes), or fails if the poem
-    cannot be downloaded. Cancelling it closes the connection.
+    cannot be downloaded whole. Cancelling it closes the connection.
     """
     from twisted.internet import reactor
 
@@ -132,8 +167,112 @@ def get_poetry(host, port):
 
     d = defer.Deferred(cancel)
     factory = PoetryClientFactory(d)
-    connector = reactor.connectTCP(host, port, factory)
+    connector = reactor.connectTCP(host, port, DownloadGuard(factory))
     return d
+
+
+# Around the lesson: a wrapper for the factory of each download, built on
+# Twisted's protocols.policies, so that the classes above stay the text's.
+
+
+class DownloadFailed(Exception):
+    """A download that did not bring a whole poem; the message says where and why."""
+
+
+class GuardedDownload(policies.TimeoutProtocol):
+    """One download: counts its bytes, and any byte resets the time-out."""
+
+    def dataReceived(self, data):
+        self.factory.received += len(data)
+        if self.factory.received > self.factory.max_size:
+            self.giveUp(f"Poem larger than {self.factory.max_size} bytes.")
+        else:
+            super().dataReceived(data)
+
+    def timeoutFunc(self):
+        self.giveUp(self.factory.timedOut())
+
+    def giveUp(self, problem):
+        self.factory.problem = problem
+        self.transport.abortConnection()
+
+    def logPrefix(self):
+        return self.wrappedProtocol.logPrefix()
+
+
+class DownloadGuard(policies.TimeoutFactory):
+    """Wraps the factory of one download.
+
+    Gives up on a server that sends nothing for `timeout` seconds, connecting
+    included, and on a poem of more than `max_size` bytes, by resetting the
+    connection. Every failure reaches the wrapped factory as a DownloadFailed
+    that names the server and says what happened.
+    """
+
+    protocol = GuardedDownload
+    # Each default is written here once; poetry_main sets them from the
+    # command line.
+    timeout = 60.0
+    max_size = 64 * 1024 * 1024
+    # No "Starting factory" log lines for every download.
+    noisy = False
+
+    def __init__(self, factory):
+        super().__init__(factory, self.timeout)
+        # One download per factory: no "Starting factory" lines for each.
+        factory.noisy = False
+        self.received = 0
+        self.problem = None
+
+    def timedOut(self):
+        return f"Timed out after {self.timeoutPeriod:g} s."
+
+    def startedConnecting(self, connector):
+        self.connector = connector
+        dest = connector.getDestination()
+        host = f"[{dest.host}]" if ":" in dest.host else dest.host
+        self.server = f"{host}:{dest.port}"
+        self.connecting = self.callLater(self.timeoutPeriod, self.connectTimedOut)
+        super().startedConnecting(connector)
+
+    def connectTimedOut(self):
+        self.problem = self.timedOut()
+        self.connector.stopConnecting()
+
+    def buildProtocol(self, addr):
+        self.connecting.cancel()
+        return super().buildProtocol(addr)
+
+    def clientConnectionFailed(self, connector, reason):
+        if self.connecting.active():
+            self.connecting.cancel()
+        super().clientConnectionFailed(connector, self.explain(reason))
+
+    def clientConnectionLost(self, connector, reason):
+        super().clientConnectionLost(connector, self.explain(reason))
+
+    def resetAtConnect(self, reason):
+        # A reset can beat the end of connecting; Twisted then reports it as
+        # a ConnectError, ECONNRESET.
+        return getattr(reason.value, "osError", None) == errno.ECONNRESET
+
+    def explain(self, reason):
+        if self.problem is None and reason.check(error.ConnectionDone):
+            if self.received:
+                return reason  # a clean close after a poem: nothing went wrong
+            what = "Connection closed before any poem arrived."
+        elif self.problem is not None:
+            what = self.problem
+        elif reason.check(error.ConnectionLost) or self.resetAtConnect(reason):
+            from twisted.internet import reactor
+
+            # When the reactor stops (Ctrl-C), it closes every connection.
+            how = "Connection broke" if reactor.running else "Interrupted"
+            when = f"after {self.received} bytes" if self.received else "at once"
+            what = f"{how} {when}."
+        else:
+            what = reason.getErrorMessage()
+        return Failure(DownloadFailed(f"{self.server}: {what}"))
 
 
 @defer.inlineCallbacks
@@ -171,6 +310,9 @@ def download_and_tick(host, port, delay, limit):
 def poetry_main():
     args = parse_args()
     host, port = args.address
+
+    DownloadGuard.timeout = args.timeout
+    DownloadGuard.max_size = args.max_poem_size
 
     from twisted.internet import reactor
 
