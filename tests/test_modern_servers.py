@@ -29,9 +29,8 @@ from twisted.internet.protocol import Protocol
 from tests.helpers import (
     TWISTD_STARTING,
     ScriptTestCase,
-    exchange,
+    dead_port,
     fetch,
-    free_port,
     poem_bytes,
     poem_path,
 )
@@ -160,7 +159,7 @@ class FastPoetryGuardMixin:
             self.SCRIPT, "--port", "0", poem_path("ecstasy.txt")
         )
 
-        received = await exchange(server.port, b"", half_close=True)
+        received = await fetch(server.port, b"", half_close=True)
 
         self.assertEqual(received, poem_bytes("ecstasy.txt"))
 
@@ -242,7 +241,7 @@ class TransformGuardMixin:
         """A client that has finished sending (netcat -N) still gets its answer."""
         server = await self.start_server(self.SCRIPT, "--port", "0")
 
-        answer = await exchange(server.port, GOOD_REQUEST, half_close=True)
+        answer = await fetch(server.port, GOOD_REQUEST, half_close=True)
 
         self.assertEqual(answer, GOOD_ANSWER)
 
@@ -252,7 +251,7 @@ class TransformGuardMixin:
         client = await self.connect(server.port, b"27:cummingsify.HERE")
         # Connections are accepted in order: once a later one is answered,
         # the server holds the client's, and its reactor handles signals.
-        self.assertEqual(await exchange(server.port, GOOD_REQUEST), GOOD_ANSWER)
+        self.assertEqual(await fetch(server.port, GOOD_REQUEST), GOOD_ANSWER)
 
         await self.stop_server(server)
         reason = await client.ended
@@ -289,7 +288,7 @@ class ProxyGuardMixin:
 
     async def test_upstreamDownResetsClient(self):
         """With the upstream down, the client is reset, and the proxy logs why once."""
-        dead = free_port()
+        dead = dead_port(self)
         proxy = await self.start_proxy(dead)
 
         try:
@@ -319,7 +318,7 @@ class ProxyGuardMixin:
         """A client that has finished sending still gets the poem."""
         upstream = HeldUpstream(self)
         proxy = await self.start_proxy(upstream.port)
-        received = exchange(proxy.port, b"", half_close=True)
+        received = fetch(proxy.port, b"", half_close=True)
         await upstream.counter.whenMade(1)
 
         upstream.send(poem_bytes("science.txt"))

@@ -25,12 +25,11 @@ from zope.interface.verify import verifyObject
 from tests.helpers import (
     FASTPOETRY,
     ScriptTestCase,
-    capture_log,
     connect_receiver,
-    exchange,
     fetch,
     listen,
     load_script,
+    logged_messages,
     poem_bytes,
     poem_path,
 )
@@ -384,7 +383,7 @@ class PoetrySocketTests(SynchronousTestCase):
     def test_stuckClientIsReset(self):
         """sweep() resets a writer that has taken nothing for longer than the
         time-out, and logs one line naming it."""
-        log = capture_log(self)
+        log = self.enterContext(logged_messages())
         poetry_socket, peer = self.make(big_poem(8_000_000))
         host, port = peer.getsockname()
 
@@ -395,7 +394,7 @@ class PoetrySocketTests(SynchronousTestCase):
         self.assertNotIn(poetry_socket, self.reactor.readers)
         self.assertRaises(ConnectionResetError, read_until_closed, peer)
         self.assertEqual(
-            log.messages,
+            log,
             [f"no progress with {host}:{port} in 60 s; resetting the connection"],
         )
 
@@ -632,7 +631,7 @@ class SharedReactorTests(unittest.TestCase):
         connection: the other service goes on serving."""
         crash_port = listen(self, protocol.Factory.forProtocol(_Crash))
 
-        answer = yield exchange(crash_port, b"anything")
+        answer = yield fetch(crash_port, b"anything")
         poem = yield fetch(self.poetry_port)
 
         self.assertEqual(answer, b"")

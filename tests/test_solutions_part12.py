@@ -20,12 +20,12 @@ from twisted.trial.unittest import SynchronousTestCase
 from tests.helpers import (
     TRANSFORM,
     ScriptTestCase,
-    capture_log,
     connect_protocol,
-    free_port,
+    dead_port,
     listen,
     listen_silent,
     load_script,
+    logged_messages,
     lowered_text,
     netstring,
     poem_path,
@@ -48,7 +48,7 @@ class BadNetstringTests(SynchronousTestCase):
         self.module = load_script(TRANSFORM)
         self.factory = self.module.TransformFactory(self.module.TransformService())
         self.clock = task.Clock()
-        self.log = capture_log(self)
+        self.log = self.enterContext(logged_messages())
 
     def send(self, *pieces):
         """Connect, feed `pieces` one dataReceived each; return (protocol, transport)."""
@@ -128,7 +128,7 @@ class BadNetstringTests(SynchronousTestCase):
 
         proto.connectionLost(Failure(ConnectionDone()))
 
-        [message] = self.log.messages
+        [message] = self.log
         self.assertTrue(
             message.startswith("bad request: not a netstring of at most 99999 bytes;"),
             message,
@@ -357,7 +357,7 @@ class SyncTransformClientScriptTests(ScriptTestCase):
     @defer.inlineCallbacks
     def test_serverDown(self):
         """Nothing listening: one line naming the reason, status 1."""
-        port = free_port()
+        port = dead_port(self)
 
         proc = yield self.run_script(CLIENT, port, poem_path("science.txt"))
 

@@ -19,7 +19,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from tests.helpers import (
     ROOT,
     ScriptTestCase,
-    free_port,
+    dead_port,
     listen_silent,
     load_script,
     poem_text,
@@ -411,7 +411,7 @@ class PoemTickerScriptTests(ScriptTestCase):
     @defer.inlineCallbacks
     def test_noServer(self):
         """With nothing listening, it says why on stderr and exits 1."""
-        proc = yield self.run_script(TICKER, str(free_port()))
+        proc = yield self.run_script(TICKER, str(dead_port(self)))
 
         self.assertEqual(proc.exit_code, 1)
         self.assertIn("The poem ticker stopped: Connection was refused", proc.stderr)

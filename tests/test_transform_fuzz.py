@@ -9,14 +9,12 @@ import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
-from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import load_script
-from tests.test_transformedpoetry import GOOD_ANSWER, GOOD_REQUEST, netstring
+from tests.helpers import connect_protocol, load_script, netstring
+from tests.test_transformedpoetry import GOOD_ANSWER, GOOD_REQUEST
 
 SCRIPT = "twisted-server-1/transformedpoetry.py"
 NETSTRING = re.compile(rb"(\d+):(.*),", re.DOTALL)
@@ -60,9 +58,7 @@ class TransformFuzzTests(SynchronousTestCase):
 
     def converse(self, pieces):
         """Feed the pieces to a new connection, close it, return what was sent."""
-        proto = self.factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 4321))
-        transport = StringTransport()
-        proto.makeConnection(transport)
+        proto, transport = connect_protocol(self.factory)
         for piece in pieces:
             if transport.disconnecting:
                 break
