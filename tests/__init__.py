@@ -3,15 +3,11 @@
 import os
 import tempfile
 
-from hypothesis import settings
-
-# hypothesis writes its caches (and its example database) under .hypothesis/
-# in the directory it is imported from, the checkout. Keep the caches in the
-# system's temporary directory (tools/trial_summary.py picks a place of its
-# own), and keep no example database at all.
+# hypothesis (tests/test_transform_fuzz.py) writes its caches under
+# .hypothesis/ in the directory it is imported from, the checkout, unless told
+# otherwise: keep them in the system's temporary directory.
+# tools/trial_summary.py picks a place of its own.
 os.environ.setdefault(
     "HYPOTHESIS_STORAGE_DIRECTORY",
     os.path.join(tempfile.gettempdir(), "twisted-intro-hypothesis"),
 )
-settings.register_profile("twisted-intro", database=None)
-settings.load_profile("twisted-intro")

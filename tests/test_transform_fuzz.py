@@ -51,6 +51,7 @@ def split(data, cuts):
     return [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
 
 
+# database=None: no example database, so no run writes one anywhere.
 class TransformFuzzTests(SynchronousTestCase):
     def setUp(self):
         module = load_script(SCRIPT)
@@ -78,19 +79,19 @@ class TransformFuzzTests(SynchronousTestCase):
         # The server is as good as new for the next client.
         self.assertEqual(self.converse([GOOD_REQUEST]), GOOD_ANSWER)
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=300, deadline=None, database=None)
     @given(st.lists(st.binary(max_size=40), max_size=6))
     def test_randomBytes(self, pieces):
         """Random bytes in random pieces never break the server."""
         self.check(self.converse(pieces))
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=300, deadline=None, database=None)
     @given(mutated_requests(), st.lists(st.integers(0, 200), max_size=4))
     def test_mutatedRequests(self, request, cuts):
         """Valid requests with a few bytes changed never break the server."""
         self.check(self.converse(split(request, cuts)))
 
-    @settings(max_examples=100, deadline=None)
+    @settings(max_examples=100, deadline=None, database=None)
     @given(st.text(max_size=200), st.lists(st.integers(0, 400), max_size=4))
     def test_anyTextIsTransformed(self, poem, cuts):
         """Any UTF-8 poem, however it is split, comes back lower-cased."""
