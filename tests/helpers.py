@@ -23,8 +23,9 @@ from twisted.internet import defer, protocol
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import MemoryReactorClock, StringTransport
-from twisted.logger import capturedLogs, formatEvent
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+from twisted.python.monkey import MonkeyPatcher
 from twisted.trial import unittest
 
 from tools import launch
@@ -32,8 +33,10 @@ from tools.launch import ROOT, SERVING, TWISTD_STARTING, poem_path  # noqa: F401
 
 FASTPOETRY = "twisted-server-1/fastpoetry.py"
 TRANSFORM = "twisted-server-1/transformedpoetry.py"
-# The client address a unit test's protocol is built for; any will do.
+# The addresses a unit test's protocol is built for (connect_protocol): the
+# client's for a server's protocol, the server's for a client's. Any will do.
 CLIENT_ADDR = IPv4Address("TCP", "127.0.0.1", 12345)
+SERVER_ADDR = IPv4Address("TCP", "127.0.0.1", 10001)
 
 _loaded = {}
 
@@ -67,24 +70,21 @@ def run_in_process(main, *argv, reactor=None):
     scripts import late. SystemExit is caught and turned into an exit code,
     as Python would (a message goes to stderr and means status 1).
     """
-    import twisted.internet
-
     stdout, stderr = io.StringIO(), io.StringIO()
     # argparse names the program after sys.argv[0], as when it is typed.
     program = main.__globals__.get("__file__", "script")
-    saved = sys.argv, sys.stdout, sys.stderr, twisted.internet.__dict__.get("reactor")
-    sys.argv, sys.stdout, sys.stderr = [program, *map(str, argv)], stdout, stderr
+    patches = MonkeyPatcher(
+        (sys, "argv", [program, *map(str, argv)]),
+        (sys, "stdout", stdout),
+        (sys, "stderr", stderr),
+    )
     if reactor is not None:
-        twisted.internet.reactor = reactor
+        patches.addPatch(twisted.internet, "reactor", reactor)
     try:
-        main()
+        patches.runWithPatches(main)
         code = 0
     except SystemExit as stop:
         code = stop.code
-    finally:
-        sys.argv, sys.stdout, sys.stderr, real_reactor = saved
-        if reactor is not None:
-            twisted.internet.reactor = real_reactor
     if isinstance(code, str):
         print(code, file=stderr)
         code = 1
@@ -172,24 +172,18 @@ def connect_receiver(port, host="127.0.0.1", **options):
 
 
 def receive(port, send=None, **options):
-    """Connect, send `send`, fire with (bytes received, whether the close was clean)."""
+    """Connect, send `send`, fire with (bytes received, whether the close was clean).
+
+    `options` are connect_receiver's: `host`, and the Receiver's (`half_close`
+    to shut down our sending side after sending, as netcat -N does; `abort`
+    to reset the connection at once).
+    """
     return connect_receiver(port, send=send, **options).done
 
 
-def exchange(port, send=None, *, half_close=False, abort=False, host="127.0.0.1"):
-    """Connect, optionally send bytes, and fire with all bytes received until close.
-
-    With `abort`, the connection is reset (RST) right after connecting.
-    With `half_close`, our side shuts down writing after sending, the way
-    netcat does on end of input.
-    """
-    done = connect_receiver(port, host, send=send, half_close=half_close, abort=abort)
-    return done.done.addCallback(lambda result: result[0])
-
-
-def fetch(port, host="127.0.0.1"):
-    """Fire with the whole poem a poetry server sends on `port`."""
-    return exchange(port, host=host)
+def fetch(port, send=None, **options):
+    """As receive, but fire with the bytes received only (a poem, an answer)."""
+    return receive(port, send, **options).addCallback(lambda result: result[0])
 
 
 def tac_copy(testcase, path, **settings):
@@ -231,21 +225,31 @@ def _put_back(saved, cache):
         pass
 
 
-def slow_readers(port, count):
+def slow_readers(testcase, port, count, read_first=True):
     """`count` connections to `port` that have read one byte and take no more.
 
     Their receive buffers are tiny, so a server sending them a large poem is
     left with most of it unsent; `drain` reads what they got in the end.
+    With `read_first` false they read nothing at all, so connecting does not
+    wait for the server to accept them. Each is closed at clean-up, if the
+    test has not closed it.
     """
     socks = []
     for _ in range(count):
         sock = socket.socket()
+        testcase.addCleanup(sock.close)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
         sock.settimeout(10)
         sock.connect(("127.0.0.1", port))
-        sock.recv(1)  # the server has accepted it, and started sending
+        if read_first:
+            sock.recv(1)  # the server has accepted it, and started sending
         socks.append(sock)
     return socks
+
+
+def large_poem(lines=200_000):
+    """A poem of `lines` numbered lines (28 bytes each): far larger than socket buffers."""
+    return b"".join(b"line %07d of a long poem\n" % i for i in range(lines))
 
 
 def drain(sock):
@@ -261,19 +265,20 @@ def drain(sock):
     return bytes(received), True
 
 
-def free_port():
-    """A TCP port that was free a moment ago (bound to port 0, then closed)."""
-    import socket
+def dead_port(testcase):
+    """A port on 127.0.0.1 where nobody listens, for as long as the test runs.
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    A socket bound to it, never listening, holds it until clean-up: no other
+    program can take it meanwhile, and a connection to it is refused.
+    """
+    sock = socket.socket()
+    testcase.addCleanup(sock.close)
+    sock.bind(("127.0.0.1", 0))
+    return sock.getsockname()[1]
 
 
 def path_with_python_only(testcase):
     """A PATH holding python3 and nothing else, so netcat cannot be found."""
-    import os
-
     bin_dir = os.path.abspath(testcase.mktemp())
     os.makedirs(bin_dir)
     os.symlink(sys.executable, os.path.join(bin_dir, "python3"))
@@ -388,29 +393,57 @@ class ConnectionCounter(WrappingFactory):
                 entry[1].callback(self)
 
 
-def listen_silent(testcase):
-    """Listen on 127.0.0.1 with a server that accepts and never sends a byte.
+def listen_counted(testcase, factory):
+    """Serve `factory` on 127.0.0.1, a free port, counting its connections.
 
-    Returns the ConnectionCounter around it, with `.port` set; `whenMade(1)`
-    tells when a client is waiting on it. At clean-up it stops listening and
-    closes the connections still open, so the test leaves a clean reactor.
+    Returns the ConnectionCounter around it, with `.port` set. At clean-up it
+    resets the connections still open, waits until they are closed, then
+    stops listening, so the test leaves a clean reactor.
     """
-    from twisted.internet import reactor
-
-    counter = ConnectionCounter(protocol.Factory.forProtocol(protocol.Protocol))
-    listening = reactor.listenTCP(0, counter, interface="127.0.0.1")
-    counter.port = listening.getHost().port
+    counter = ConnectionCounter(factory)
+    counter.port = listen(testcase, counter)
 
     def close():
         for wrapper in list(counter.protocols):
             wrapper.transport.abortConnection()
-        waits = [defer.maybeDeferred(listening.stopListening)]
         if counter.made:
-            waits.append(counter.whenAllClosed())
-        return defer.gatherResults(waits)
+            return counter.whenAllClosed()
 
+    # Clean-ups run last first: this one, then listen's stopListening.
     testcase.addCleanup(close)
     return counter
+
+
+def listen_silent(testcase):
+    """Listen on 127.0.0.1 with a server that accepts and never sends a byte.
+
+    listen_counted's counter: `whenMade(1)` tells when a client is waiting
+    on it.
+    """
+    return listen_counted(testcase, protocol.Factory.forProtocol(protocol.Protocol))
+
+
+class _SendThenReset(protocol.Protocol):
+    def connectionMade(self):
+        # transport.write only queues the bytes, and abortConnection drops
+        # what is queued: hand them to the kernel, which sends them before
+        # the reset.
+        data = self.factory.data
+        sent = self.transport.getHandle().send(data)
+        if sent != len(data):
+            raise RuntimeError(f"only {sent} of {len(data)} bytes fitted")
+        self.transport.abortConnection()
+
+
+def listen_reset_after(testcase, data):
+    """Listen on 127.0.0.1 with a server that sends `data`, then resets; return the port.
+
+    Every connection gets the bytes (a few kilobytes at most: they must fit
+    the socket's buffer), then a reset (RST) instead of a clean close.
+    """
+    factory = protocol.Factory.forProtocol(_SendThenReset)
+    factory.data = data
+    return listen(testcase, factory)
 
 
 def poem_text(name):
@@ -428,16 +461,18 @@ def netstring(data):
     return b"%d:%s," % (len(data), data)
 
 
-def connect_protocol(factory, clock=None):
-    """Build a server protocol from `factory` and connect it to a StringTransport.
+def connect_protocol(factory, clock=None, addr=CLIENT_ADDR):
+    """Build a protocol from `factory` and connect it to a StringTransport.
 
-    With a `clock` (a task.Clock) the protocol's timers run on the test's time.
-    Returns (protocol, transport).
+    `addr` is the other side (SERVER_ADDR for a client's factory): the
+    protocol is built for it, and it is the transport's peer. With a `clock`
+    (a task.Clock) the protocol's timers run on the test's time. Returns
+    (protocol, transport).
     """
-    proto = factory.buildProtocol(CLIENT_ADDR)
+    proto = factory.buildProtocol(addr)
     if clock is not None:
         proto.callLater = clock.callLater
-    transport = StringTransport()
+    transport = StringTransport(peerAddress=addr)
     proto.makeConnection(transport)
     return proto, transport
 
@@ -457,20 +492,20 @@ def fake_reactor(testcase):
     return reactor
 
 
-def listen(testcase, factory, port=0):
+def listen(testcase, factory, port=0, interface="127.0.0.1"):
     """Serve `factory` in the test's reactor on loopback; return the port (0: a free one).
 
     It stops listening at the test's clean-up.
     """
     from twisted.internet import reactor
 
-    listening = reactor.listenTCP(port, factory, interface="127.0.0.1")
+    listening = reactor.listenTCP(port, factory, interface=interface)
     testcase.addCleanup(listening.stopListening)
     return listening.getHost().port
 
 
-def serve_poem(testcase, name, port=0, script=FASTPOETRY):
-    """Serve poetry/<name> on `port` (0: a free one); fire with the port.
+def serve_poem(testcase, name, port=0, script=FASTPOETRY, interface="127.0.0.1"):
+    """Serve poetry/<name> on `port` (0: a free one) of `interface`; fire with the port.
 
     fastpoetry.py's own PoetryFactory serves it here, in the test's reactor:
     the tests that use this are about the clients and proxies that talk to
@@ -480,8 +515,10 @@ def serve_poem(testcase, name, port=0, script=FASTPOETRY):
     """
     if script == FASTPOETRY:
         factory = load_script(FASTPOETRY).PoetryFactory(poem_bytes(name))
-        return defer.succeed(listen(testcase, factory, port))
-    started = testcase.start_server(script, "--port", port, poem_path(name))
+        return defer.succeed(listen(testcase, factory, port, interface))
+    started = testcase.start_server(
+        script, "--port", port, "--iface", interface, poem_path(name)
+    )
     return started.addCallback(lambda proc: proc.port)
 
 
@@ -528,26 +565,38 @@ def assert_printed(testcase, stdout, texts):
     testcase.assertEqual(len(stdout), sum(len(text) + 1 for text in texts))
 
 
-class CapturedLog:
-    """The messages logged from its creation to the end of the test."""
+@contextlib.contextmanager
+def logged_messages():
+    """A list that gets each message logged inside the `with` block, as text.
 
-    def __init__(self, testcase):
-        stack = contextlib.ExitStack()
-        self._events = stack.enter_context(capturedLogs())
-        testcase.addCleanup(stack.close)
+    For a whole test: `self.log = self.enterContext(logged_messages())`.
+    """
+    messages = []
 
-    @property
-    def messages(self):
-        return [formatEvent(event) for event in self._events]
+    def observe(event):
+        messages.append(formatEvent(event))
 
-    def clear(self):
-        """Forget what was logged so far."""
-        del self._events[:]
+    globalLogPublisher.addObserver(observe)
+    try:
+        yield messages
+    finally:
+        globalLogPublisher.removeObserver(observe)
 
 
-def capture_log(testcase):
-    """A CapturedLog of what is logged until the end of `testcase`."""
-    return CapturedLog(testcase)
+def printed_lines(testcase, module):
+    """What a script loaded as `module` prints during the test, one line per call.
+
+    The scripts narrate with print(); a module-level `print` shadows the
+    builtin, so the lines are kept for the test's assertions, off the terminal.
+    """
+    lines = []
+
+    def keep(*args, sep=" ", end="\n", file=None, flush=False):
+        lines.append(sep.join(map(str, args)))
+
+    module.print = keep
+    testcase.addCleanup(delattr, module, "print")
+    return lines
 
 
 def first_bytes_then_reset(port):

@@ -25,8 +25,8 @@ from tests.helpers import (
     ROOT,
     TRANSFORM,
     assert_printed,
-    exchange,
-    free_port,
+    dead_port,
+    fetch,
     listen,
     load_script,
     lowered_text,
@@ -302,7 +302,7 @@ class ClientEndToEndMixin:
         first, second = yield serve_poems(
             self, "fascination.txt", "alla-sera.txt", script=self.POETRY_SERVER
         )
-        dead = free_port()
+        dead = dead_port(self)
 
         proc = yield self.run_script(
             self.CLIENT, xform, first, f"127.0.0.1:{second}", dead
@@ -323,6 +323,11 @@ class ClientEndToEndMixin:
 
 # Address space for a child that might read without end (1 GiB).
 MEMORY_LIMIT = 1 << 30
+
+
+def memory_limited(argv):
+    """The command line `argv`, run under MEMORY_LIMIT (by prlimit)."""
+    return ["prlimit", f"--as={MEMORY_LIMIT}", *argv]
 
 
 class NotToBeRun(MemoryReactorClock):
@@ -487,9 +492,8 @@ class PoemFileServerMixin(ServerCommandLineMixin):
         Reading /dev/zero never ends, and opening a FIFO with no writer never
         returns: the child runs under a memory limit and a time-out.
         """
-        argv = ["prlimit", f"--as={MEMORY_LIMIT}", *launch.python_argv(self.SCRIPT)]
         result = subprocess.run(
-            [*argv, path],
+            memory_limited(launch.python_argv(self.SCRIPT, path)),
             cwd=ROOT,
             env=launch.child_env(),
             capture_output=True,
@@ -557,7 +561,7 @@ class ServerEndToEndMixin:
         """One line on stdout, the log on stderr; a half-closing client gets it all."""
         server = yield self.start_server(self.SCRIPT, "--port", "0", *self.ARGS)
 
-        received = yield exchange(server.port, self.REQUEST, half_close=True)
+        received = yield fetch(server.port, self.REQUEST, half_close=True)
 
         self.assertEqual(received, self.ANSWER)
         self.assertEqual(

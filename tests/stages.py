@@ -3,8 +3,9 @@
 The text builds each script from an earlier one, and an exercise answer is a
 copy of the stage it changes. `changed_definitions(earlier, later)` lists
 what differs between two such files: top-level functions and classes, the
-module's constants, its imports and its `if __name__ == "__main__":` block,
-each compared as source text. Inside a function or class that changed, the
+module's constants, its imports, its `if __name__ == "__main__":` block and
+the rest of its top-level statements (the calls an example makes as it runs,
+taken together), each compared as source text. Inside a function or class that changed, the
 functions and methods it defines are compared one by one as well, under
 dotted names ("poetry_main.got_poem", "ProxyService.set_poem"), so that a
 changed container does not hide drift in the parts the lesson left alone.
@@ -17,6 +18,9 @@ from tools.launch import ROOT
 
 IMPORTS = "<imports>"
 MAIN_GUARD = "<main guard>"
+# Every other top-level statement (a call such as d.callback(0), a tuple
+# assignment, a for or with block), in the order of the file.
+STATEMENTS = "<statements>"
 
 
 def _source(path):
@@ -51,6 +55,15 @@ def _named(node):
     return None
 
 
+def _is_docstring(index, node):
+    return (
+        index == 0
+        and isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    )
+
+
 def definitions(path):
     """Map each definition's name in the file to (source, its nested definitions)."""
     source = _source(path)
@@ -58,14 +71,19 @@ def definitions(path):
     tree = ast.parse(source)
     found = {}
     imports = []
-    for node in tree.body:
+    statements = []
+    for index, node in enumerate(tree.body):
+        if _is_docstring(index, node):
+            continue
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             imports.append(_segment(lines, node))
         elif _is_main_guard(node):
             found[MAIN_GUARD] = (_segment(lines, node), {})
         else:
             name = _named(node)
-            if name is not None:
+            if name is None:
+                statements.append(_segment(lines, node))
+            else:
                 inner = {
                     child.name: _segment(lines, child)
                     for child in getattr(node, "body", [])
@@ -75,6 +93,7 @@ def definitions(path):
                 }
                 found[name] = (_segment(lines, node), inner)
     found[IMPORTS] = ("".join(imports), {})
+    found[STATEMENTS] = ("".join(statements), {})
     return found
 
 

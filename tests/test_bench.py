@@ -18,9 +18,8 @@ from bench import common, load, run
 from bench.scenarios import SCENARIOS, client8, herd, memory, proxies
 from tests.helpers import (
     ScriptTestCase,
-    exchange,
+    dead_port,
     fetch,
-    free_port,
     netstring,
     poem_bytes,
     poem_path,
@@ -146,7 +145,7 @@ class LoadGeneratorTests(SynchronousTestCase):
 
     def test_refusedIsLost(self):
         """A refused connection counts as lost, by the error's name."""
-        result = self.hammer(free_port(), POEM, count=3)
+        result = self.hammer(dead_port(self), POEM, count=3)
 
         self.assertEqual((result.requests, result.lost), (0, 3))
         self.assertEqual(result.errors, {"ConnectionRefusedError": 3})
@@ -171,7 +170,7 @@ class ReferenceServerTests(ScriptTestCase):
         """The asyncio transform server answers a cummingsify netstring in kind."""
         server = yield self.start_server("bench/reference.py", "transform")
 
-        answer = yield exchange(server.port, netstring(b"cummingsify.HeLLo, Poem"))
+        answer = yield fetch(server.port, netstring(b"cummingsify.HeLLo, Poem"))
 
         self.assertEqual(answer, netstring(b"hello, poem"))
 
@@ -180,7 +179,7 @@ class ReferenceServerTests(ScriptTestCase):
         """An unknown transform gets the connection closed with no answer."""
         server = yield self.start_server("bench/reference.py", "transform")
 
-        answer = yield exchange(server.port, netstring(b"__init__.poem"))
+        answer = yield fetch(server.port, netstring(b"__init__.poem"))
 
         self.assertEqual(answer, b"")
 

@@ -7,19 +7,19 @@ stand for all four clients.
 
 import argparse
 
-from twisted.internet import defer, error, protocol
-from twisted.internet.address import IPv4Address
-from twisted.internet.testing import StringTransport
+from twisted.internet import defer, error
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from tests.helpers import (
     FASTPOETRY,
+    SERVER_ADDR,
     ScriptTestCase,
     assert_printed,
+    connect_protocol,
+    dead_port,
     fake_reactor,
-    free_port,
-    listen,
+    listen_reset_after,
     load_script,
     poem_bytes,
     poem_path,
@@ -29,7 +29,6 @@ from tests.helpers import (
 from tests.mixins import ClientCommandLineMixin, FakedClientMixin
 
 CLIENT = "twisted-client-4/get-poetry.py"
-SERVER_ADDR = IPv4Address("TCP", "127.0.0.1", 10001)
 
 
 class Client4CommandLineTests(ClientCommandLineMixin, SynchronousTestCase):
@@ -78,10 +77,7 @@ class DownloadTests(SynchronousTestCase):
 
     def connect(self, factory):
         """Let the connection succeed; return the protocol and its transport."""
-        proto = factory.buildProtocol(SERVER_ADDR)
-        transport = StringTransport()
-        proto.makeConnection(transport)
-        return proto, transport
+        return connect_protocol(factory, addr=SERVER_ADDR)
 
     def close(self, factory, connector, proto, reason):
         """The connection ends with `reason`, as the reactor would report it."""
@@ -234,16 +230,6 @@ class DownloadTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(d), b"a poem")
 
 
-class _WriteThenReset(protocol.Protocol):
-    """A server that sends 1000 bytes, then resets the connection."""
-
-    def connectionMade(self):
-        self.transport.write(b"x" * 1000)
-        from twisted.internet import reactor
-
-        reactor.callLater(0.05, self.transport.abortConnection)
-
-
 class DownloadOverTCPTests(TestCase):
     """get_poetry in the test's own reactor, against servers on loopback."""
 
@@ -251,38 +237,30 @@ class DownloadOverTCPTests(TestCase):
 
     def setUp(self):
         self.module = load_script(CLIENT)
-        self.fastpoetry = load_script(FASTPOETRY)
 
     @defer.inlineCallbacks
     def test_downloadsPoem(self):
         """get_poetry fires with exactly the bytes the server sent."""
-        poem = poem_bytes("alla-sera.txt")
-        port = listen(self, self.fastpoetry.PoetryFactory(poem))
+        port = yield serve_poem(self, "alla-sera.txt")
 
         received = yield self.module.get_poetry("127.0.0.1", port)
 
-        self.assertEqual(received, poem)
+        self.assertEqual(received, poem_bytes("alla-sera.txt"))
 
     @defer.inlineCallbacks
     def test_ipv6(self):
         """A server listening on ::1 is reached as [::1]:port."""
-        from twisted.internet import reactor
-
-        poem = poem_bytes("science.txt")
-        listening = reactor.listenTCP(
-            0, self.fastpoetry.PoetryFactory(poem), interface="::1"
-        )
-        self.addCleanup(listening.stopListening)
-        host, port = self.module.parse_address(f"[::1]:{listening.getHost().port}")
+        port = yield serve_poem(self, "science.txt", interface="::1")
+        host, port = self.module.parse_address(f"[::1]:{port}")
 
         received = yield self.module.get_poetry(host, port)
 
-        self.assertEqual(received, poem)
+        self.assertEqual(received, poem_bytes("science.txt"))
 
     @defer.inlineCallbacks
     def test_resetAfterSomeBytes(self):
         """A reset after 1000 bytes is a failed poem, not a 1000-byte one."""
-        port = listen(self, protocol.Factory.forProtocol(_WriteThenReset))
+        port = listen_reset_after(self, b"x" * 1000)
 
         d = self.module.get_poetry("127.0.0.1", port)
         failure = yield self.assertFailure(d, self.module.DownloadFailed)
@@ -294,7 +272,7 @@ class DownloadOverTCPTests(TestCase):
     @defer.inlineCallbacks
     def test_serverDown(self):
         """A server that is down fails the Deferred, naming the server."""
-        port = free_port()
+        port = dead_port(self)
 
         d = self.module.get_poetry("127.0.0.1", port)
         failure = yield self.assertFailure(d, self.module.DownloadFailed)
@@ -369,7 +347,7 @@ class Client4EndToEndTests(ScriptTestCase):
         second = yield self.start_server(
             FASTPOETRY, "--port", "0", "--iface", "::1", poem_path("science.txt")
         )
-        dead = free_port()
+        dead = dead_port(self)
 
         proc = yield self.run_script(CLIENT, first, f"[::1]:{second.port}", dead)
 

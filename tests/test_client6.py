@@ -6,22 +6,23 @@ transformation client and poetry_main's callback that returns a Deferred.
 """
 
 from twisted.internet import defer, error, task
-from twisted.internet.address import IPv4Address
-from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from tests.helpers import (
+    CLIENT_ADDR,
+    SERVER_ADDR,
     TRANSFORM,
     ScriptTestCase,
+    connect_protocol,
+    dead_port,
     fake_reactor,
-    free_port,
-    listen,
     load_script,
     lowered_text,
     netstring,
     poem_bytes,
+    serve_transforms,
 )
 from tests.mixins import (
     ClientEndToEndMixin,
@@ -30,7 +31,6 @@ from tests.mixins import (
 )
 
 CLIENT = "twisted-client-6/get-poetry.py"
-ADDR = IPv4Address("TCP", "127.0.0.1", 10001)
 
 
 class Client6CommandLineTests(TransformingCommandLineMixin, SynchronousTestCase):
@@ -46,9 +46,7 @@ class TransformClientTests(SynchronousTestCase):
         self.poem = poem_bytes("alla-sera.txt")
         self.factory = self.module.TransformClientFactory("cummingsify", self.poem)
         self.deferred = self.factory.deferred
-        self.proto = self.factory.buildProtocol(ADDR)
-        self.transport = StringTransport()
-        self.proto.makeConnection(self.transport)
+        self.proto, self.transport = connect_protocol(self.factory, addr=SERVER_ADDR)
 
     def test_sendsRequest(self):
         """On connecting, the client sends one netstring: name, a dot, the poem bytes."""
@@ -90,8 +88,8 @@ class TransformClientTests(SynchronousTestCase):
         d = factory.deferred
 
         _, _, pump = iosim.connectedServerAndClient(
-            lambda: server_factory.buildProtocol(ADDR),
-            lambda: factory.buildProtocol(ADDR),
+            lambda: server_factory.buildProtocol(CLIENT_ADDR),
+            lambda: factory.buildProtocol(SERVER_ADDR),
             clock=task.Clock(),
         )
         pump.flush()
@@ -113,9 +111,7 @@ class TransformProxyGuardTests(SynchronousTestCase):
         """A transformation server that never answers is reset after the time-out."""
         d = self.module.TransformProxy("127.0.0.1", 10001).xform("cummingsify", b"A")
         factory = self.reactor.tcpClients[-1][2]
-        proto = factory.buildProtocol(ADDR)
-        transport = StringTransport()
-        proto.makeConnection(transport)
+        proto, transport = connect_protocol(factory, addr=SERVER_ADDR)
 
         self.reactor.advance(5)
 
@@ -137,30 +133,29 @@ class TransformProxyTests(TestCase):
     def setUp(self):
         self.module = load_script(CLIENT)
 
-    def listen_transforms(self):
-        server = load_script(TRANSFORM)
-        return listen(self, server.TransformFactory(server.TransformService()))
-
     @defer.inlineCallbacks
     def test_xform(self):
         """xform fires with the transformed poem, still UTF-8 bytes."""
-        proxy = self.module.TransformProxy("127.0.0.1", self.listen_transforms())
+        port = yield serve_transforms(self)
+        proxy = self.module.TransformProxy("127.0.0.1", port)
 
         poem = yield proxy.xform("cummingsify", poem_bytes("alla-sera.txt"))
 
         self.assertEqual(poem.decode("utf-8"), lowered_text("alla-sera.txt"))
 
+    @defer.inlineCallbacks
     def test_unknownTransform(self):
         """A transform the server does not know fails: it closes without answering."""
-        proxy = self.module.TransformProxy("127.0.0.1", self.listen_transforms())
+        port = yield serve_transforms(self)
+        proxy = self.module.TransformProxy("127.0.0.1", port)
 
         d = proxy.xform("shakespearify", b"A POEM")
 
-        return self.assertFailure(d, self.module.DownloadFailed)
+        yield self.assertFailure(d, self.module.DownloadFailed)
 
     def test_serverDown(self):
         """A transform server that is down fails the Deferred."""
-        proxy = self.module.TransformProxy("127.0.0.1", free_port())
+        proxy = self.module.TransformProxy("127.0.0.1", dead_port(self))
 
         return self.assertFailure(
             proxy.xform("cummingsify", b"A POEM"), self.module.DownloadFailed

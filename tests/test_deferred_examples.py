@@ -1,7 +1,9 @@
 """Parts 13 and 14: the Deferred examples in twisted-deferred/.
 
-Each script is run as a learner would run it. What matters is the order of
-the lines: it shows when each callback ran.
+defer-10.py and defer-11.py fire their Deferreds by hand, so they run in
+this process (runpy, as `python <script>` would run them); defer-unhandled.py,
+whose report comes through Twisted's log, runs as a process of its own. What
+matters is the order of the lines: it shows when each callback ran.
 """
 
 from twisted.internet import defer

@@ -1,13 +1,15 @@
 """Part 18: the DeferredList examples, deferred-list/deferred-list-1.py ... -7.py.
 
-Each script's output must be the text's (they run in this process, but
-deferred-list-6.py, whose report comes through Twisted's log; the tour's
-tests run every one as a learner would),
-with the Python 3 repr of a Failure (builtins.Exception where the text,
-written for Python 2, shows exceptions.Exception).
+Each script's output must be the text's, with the Python 3 repr of a Failure
+(builtins.Exception where the text, written for Python 2, shows
+exceptions.Exception). They fire their Deferreds by hand, so they run in this
+process (runpy), but deferred-list-6.py, whose report comes through Twisted's
+log: it runs as a process of its own. The tour's tests run every one as a
+learner would.
 """
 
 from twisted.internet import defer
+from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import ScriptTestCase, run_example
 
@@ -19,29 +21,24 @@ WITH_FAILURE = (
 )
 
 
-class DeferredListExampleTests(ScriptTestCase):
+class DeferredListExampleTests(SynchronousTestCase):
     """Each deferred-list example prints exactly the part's output."""
-
-    # The examples fire their Deferreds by hand and end at once.
-    timeout = 10
 
     def run_example(self, number):
         result = run_example(f"deferred-list/deferred-list-{number}.py")
         self.assertEqual(result.exit_code, 0)
         return result
 
-    @defer.inlineCallbacks
     def test_emptyList(self):
         """deferred-list-1.py: an empty DeferredList has fired already: []."""
-        proc = yield self.run_example(1)
+        proc = self.run_example(1)
 
         self.assertEqual(proc.stdout, "Empty List.\nAdding Callback.\nWe got: []\n")
         self.assertEqual(proc.stderr, "")
 
-    @defer.inlineCallbacks
     def test_oneDeferred(self):
         """deferred-list-2.py: the list fires when its one Deferred does."""
-        proc = yield self.run_example(2)
+        proc = self.run_example(2)
 
         self.assertEqual(
             proc.stdout,
@@ -52,10 +49,9 @@ class DeferredListExampleTests(ScriptTestCase):
         )
         self.assertEqual(proc.stderr, "")
 
-    @defer.inlineCallbacks
     def test_twoDeferreds(self):
         """deferred-list-3.py: the list waits for both Deferreds."""
-        proc = yield self.run_example(3)
+        proc = self.run_example(3)
 
         self.assertEqual(
             proc.stdout,
@@ -67,10 +63,9 @@ class DeferredListExampleTests(ScriptTestCase):
         )
         self.assertEqual(proc.stderr, "")
 
-    @defer.inlineCallbacks
     def test_firedOutOfOrder(self):
         """deferred-list-4.py: results keep the list's order, not the firing order."""
-        proc = yield self.run_example(4)
+        proc = self.run_example(4)
 
         self.assertEqual(
             proc.stdout,
@@ -82,13 +77,28 @@ class DeferredListExampleTests(ScriptTestCase):
         )
         self.assertEqual(proc.stderr, "")
 
-    @defer.inlineCallbacks
     def test_consumeErrors(self):
         """deferred-list-5.py: a failure is (False, Failure), and nothing is reported."""
-        proc = yield self.run_example(5)
+        proc = self.run_example(5)
 
         self.assertEqual(proc.stdout, WITH_FAILURE)
         self.assertEqual(proc.stderr, "")
+
+    def test_ownErrback(self):
+        """deferred-list-7.py: our errback on d2 handles the failure: no report."""
+        proc = self.run_example(7)
+
+        self.assertEqual(
+            proc.stdout, WITH_FAILURE + "Handled d2's failure: d2 failure\n"
+        )
+        self.assertEqual(proc.stderr, "")
+
+
+class UnhandledErrorExampleTests(ScriptTestCase):
+    """deferred-list-6.py, whose report comes through Twisted's log."""
+
+    # It fires its Deferreds by hand and ends at once.
+    timeout = 10
 
     @defer.inlineCallbacks
     def test_unhandledErrorReported(self):
@@ -108,13 +118,3 @@ class DeferredListExampleTests(ScriptTestCase):
                 "Failure: builtins.Exception: d2 failure",
             ],
         )
-
-    @defer.inlineCallbacks
-    def test_ownErrback(self):
-        """deferred-list-7.py: our errback on d2 handles the failure: no report."""
-        proc = yield self.run_example(7)
-
-        self.assertEqual(
-            proc.stdout, WITH_FAILURE + "Handled d2's failure: d2 failure\n"
-        )
-        self.assertEqual(proc.stderr, "")

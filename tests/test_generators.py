@@ -1,10 +1,13 @@
 """Part 17: the generator examples, inline-callbacks/gen-1.py ... gen-4.py.
 
-Each script runs as a learner would run it, and prints what the text
-describes, in Python 3.
+Each script prints what the text describes, in Python 3. They are plain
+Python, so they run in this process (runpy, as `python <script>` would run
+them); the tour's tests run every one as a learner would.
 """
 
-from tests.helpers import ScriptTestCase, run_example
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.helpers import run_example
 
 # gen-1.py and gen-2.py drive the same generator, one with a for loop and one
 # with next() by hand, so they print the same lines.
@@ -48,11 +51,8 @@ done
 """
 
 
-class GeneratorExampleTests(ScriptTestCase):
+class GeneratorExampleTests(SynchronousTestCase):
     """The generator examples print their interleaved steps and exit 0."""
-
-    # Plain Python with no waiting: each script ends at once.
-    timeout = 10
 
     def assertPrints(self, path, expected):
         proc = run_example(path)
@@ -63,16 +63,16 @@ class GeneratorExampleTests(ScriptTestCase):
 
     def test_forLoop(self):
         """gen-1.py: the generator's prints alternate with the for loop's."""
-        return self.assertPrints("inline-callbacks/gen-1.py", ONE_GENERATOR)
+        self.assertPrints("inline-callbacks/gen-1.py", ONE_GENERATOR)
 
     def test_nextByHand(self):
         """gen-2.py: a while loop calling next() prints the same as the for loop."""
-        return self.assertPrints("inline-callbacks/gen-2.py", ONE_GENERATOR)
+        self.assertPrints("inline-callbacks/gen-2.py", ONE_GENERATOR)
 
     def test_twoGeneratorsInterleaved(self):
         """gen-3.py: one loop takes turns restarting two generators."""
-        return self.assertPrints("inline-callbacks/gen-3.py", TWO_GENERATORS)
+        self.assertPrints("inline-callbacks/gen-3.py", TWO_GENERATORS)
 
     def test_sendAndThrow(self):
         """gen-4.py: send() gives the yield a value, throw() raises inside it."""
-        return self.assertPrints("inline-callbacks/gen-4.py", SEND_AND_THROW)
+        self.assertPrints("inline-callbacks/gen-4.py", SEND_AND_THROW)

@@ -27,7 +27,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from tests.helpers import (
-    free_port,
+    dead_port,
     listen,
     load_script,
     lowered_text,
@@ -362,7 +362,7 @@ class GetPoetryOverTCPTests(TestCase):
 
     async def test_serverDown(self):
         """A server that is down raises DownloadFailed naming it and Twisted's reason."""
-        port = free_port()
+        port = dead_port(self)
 
         with self.assertRaises(self.module.DownloadFailed) as raised:
             await self.module.get_poetry(self.reactor, "127.0.0.1", port, self.limits)

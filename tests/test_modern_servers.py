@@ -32,12 +32,11 @@ from tests.helpers import (
     TRANSFORM,
     TWISTD_STARTING,
     ScriptTestCase,
-    capture_log,
     connect_protocol,
     connect_receiver,
-    exchange,
     fetch,
     load_script,
+    logged_messages,
     poem_bytes,
     poem_path,
     receive,
@@ -66,7 +65,7 @@ class GuardedProtocolTests(SynchronousTestCase):
     def setUp(self):
         self.module = load_script(MODERN_FASTPOETRY)
         self.clock = MemoryReactorClock()
-        self.log = capture_log(self)
+        self.log = self.enterContext(logged_messages())
 
     def connect(self, **options):
         factory = self.module.GuardedFactory(self.clock, 4.0, **options)
@@ -81,7 +80,7 @@ class GuardedProtocolTests(SynchronousTestCase):
 
         self.assertTrue(transport.disconnected)
         self.assertEqual(
-            self.log.messages,
+            self.log,
             [
                 "nothing new to send to 192.168.1.1:54321 in 4 s;"
                 " resetting the connection"
@@ -179,7 +178,7 @@ class TransformGuardMixin:
         client = connect_receiver(server.port, send=b"27:cummingsify.HERE")
         # Connections are accepted in order: once a later one is answered,
         # the server holds the client's, and its reactor handles signals.
-        self.assertEqual(await exchange(server.port, GOOD_REQUEST), GOOD_ANSWER)
+        self.assertEqual(await fetch(server.port, GOOD_REQUEST), GOOD_ANSWER)
 
         await self.stop_server(server)
 

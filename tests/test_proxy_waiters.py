@@ -5,15 +5,16 @@ and answers only when the test says so, so "many clients arrive while the
 one fetch is on its way" is a fact of the test, not a matter of timing.
 """
 
-from twisted.internet import defer, protocol
+from twisted.internet import defer
 from twisted.trial.unittest import TestCase
 
 from tests.helpers import (
-    ConnectionCounter,
     ScriptTestCase,
-    free_port,
+    dead_port,
+    listen_silent,
     load_script,
     poem_bytes,
+    printed_lines,
     receive,
 )
 
@@ -22,42 +23,43 @@ POEM = poem_bytes("fascination.txt")
 
 
 class HeldUpstream:
-    """A poetry server in the test's reactor that answers when told to."""
+    """A poetry server in the test's reactor that answers when told to.
+
+    It is listen_silent's server (`counter` is its ConnectionCounter, which
+    resets what is still open at clean-up): connections wait until the test
+    answers them with `send` or `cut`.
+    """
 
     def __init__(self, testcase):
-        from twisted.internet import reactor
+        self.counter = listen_silent(testcase)
+        self.port = self.counter.port
+        self.answered = set()
 
-        self.waiting = []
-        held = self
+    def unanswered(self):
+        """The open connections (their counting wrappers) not answered yet, oldest first."""
+        return [w for w in self.counter.protocols if w not in self.answered]
 
-        class Held(protocol.Protocol):
-            def connectionMade(self):
-                held.waiting.append(self.transport)
+    @property
+    def waiting(self):
+        """The transports of the connections not answered yet, oldest first."""
+        return [wrapper.transport for wrapper in self.unanswered()]
 
-        self.counter = ConnectionCounter(protocol.Factory.forProtocol(Held))
-        listening = reactor.listenTCP(0, self.counter, interface="127.0.0.1")
-        self.port = listening.getHost().port
-        testcase.addCleanup(self.close, listening)
+    def answer(self):
+        """The transports of the connections waiting, now taken as answered."""
+        waiting = self.unanswered()
+        self.answered.update(waiting)
+        return [wrapper.transport for wrapper in waiting]
 
     def send(self, poem):
         """Send the poem to every connection waiting, and close them."""
-        waiting, self.waiting = self.waiting, []
-        for transport in waiting:
+        for transport in self.answer():
             transport.write(poem)
             transport.loseConnection()
 
     def cut(self):
         """Reset every connection waiting, with no poem."""
-        waiting, self.waiting = self.waiting, []
-        for transport in waiting:
+        for transport in self.answer():
             transport.abortConnection()
-
-    def close(self, listening):
-        self.cut()
-        closing = [defer.maybeDeferred(listening.stopListening)]
-        if self.counter.made:
-            closing.append(self.counter.whenAllClosed())
-        return defer.gatherResults(closing)
 
 
 class ProxyServiceTests(TestCase):
@@ -67,11 +69,7 @@ class ProxyServiceTests(TestCase):
 
     def setUp(self):
         self.proxy = load_script(SCRIPT)
-        self.printed = []
-        # The service narrates with print(); a module-level name shadows the
-        # builtin, so its lines are kept for the assertions, off the terminal.
-        self.proxy.print = self.printed.append
-        self.addCleanup(delattr, self.proxy, "print")
+        self.printed = printed_lines(self, self.proxy)
         self.upstream = HeldUpstream(self)
         self.service = self.proxy.ProxyService("127.0.0.1", self.upstream.port)
 
@@ -122,7 +120,7 @@ class ProxyServiceTests(TestCase):
     @defer.inlineCallbacks
     def test_refusedErrbacksEveryWaiter(self):
         """With the upstream down, every waiter gets the connection-refused failure."""
-        service = self.proxy.ProxyService("127.0.0.1", free_port())
+        service = self.proxy.ProxyService("127.0.0.1", dead_port(self))
 
         ds = [service.get_poem() for _ in range(3)]
 

@@ -13,27 +13,24 @@ from twisted.internet import defer, protocol, task
 from twisted.trial.unittest import TestCase
 
 from tests.helpers import (
-    ConnectionCounter,
     fetch,
     first_bytes_then_reset,
+    large_poem,
+    listen_counted,
     load_script,
     poem_bytes,
 )
 
 # Far larger than the socket buffers on both sides, so the server is still
 # writing when the first client hangs up.
-LARGE_POEM = b"".join(b"line %07d of a very long poem\n" % i for i in range(300_000))
+LARGE_POEM = large_poem(300_000)
 
 
 class ReliabilityMixin:
     def listen(self, factory):
         """Serve `factory` in this reactor, counted, on a free loopback port."""
-        from twisted.internet import reactor
-
-        self.counter = ConnectionCounter(factory)
-        listening = reactor.listenTCP(0, self.counter, interface="127.0.0.1")
-        self.addCleanup(listening.stopListening)
-        return listening.getHost().port
+        self.counter = listen_counted(self, factory)
+        return self.counter.port
 
     def assertNothingLeftBehind(self):
         """No server connection is open, and the reactor holds none of them."""

@@ -8,28 +8,26 @@ over loopback.
 
 import os
 import resource
-import socket
 
 from twisted.internet import defer, error, protocol, task
-from twisted.internet.address import IPv4Address
 from twisted.internet.interfaces import IHalfCloseableProtocol
-from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import (
+    CLIENT_ADDR,
     FASTPOETRY,
     ScriptTestCase,
-    capture_log,
+    connect_protocol,
     drain,
+    large_poem,
     load_script,
+    logged_messages,
     poem_bytes,
     poem_path,
     receive,
     slow_readers,
 )
-
-ADDR = IPv4Address("TCP", "127.0.0.1", 12345)
 
 
 class Silent(protocol.Protocol):
@@ -47,7 +45,7 @@ class ServerGuardTests(SynchronousTestCase):
     def setUp(self):
         self.module = load_script(FASTPOETRY)
         self.clock = task.Clock()
-        self.log = capture_log(self)
+        self.log = self.enterContext(logged_messages())
 
     def guard(self, factory=None, timeout=4.0, **kwargs):
         guard = self.module.ServerGuard(factory or SilentFactory(), timeout, **kwargs)
@@ -56,12 +54,6 @@ class ServerGuardTests(SynchronousTestCase):
         self.addCleanup(guard.doStop)
         return guard
 
-    def connect(self, guard):
-        proto = guard.buildProtocol(ADDR)
-        transport = StringTransport(peerAddress=ADDR)
-        proto.makeConnection(transport)
-        return proto, transport
-
     def close(self, proto, reason=error.ConnectionDone):
         proto.connectionLost(Failure(reason()))
 
@@ -69,7 +61,7 @@ class ServerGuardTests(SynchronousTestCase):
         """The lesson's protocol sends its poem and closes, as without the guard."""
         guard = self.guard(self.module.PoetryFactory(b"A poem\n"))
 
-        _, transport = self.connect(guard)
+        _, transport = connect_protocol(guard)
 
         self.assertEqual(transport.value(), b"A poem\n")
         self.assertTrue(transport.disconnecting)
@@ -78,7 +70,7 @@ class ServerGuardTests(SynchronousTestCase):
     def test_silenceIsReset(self):
         """A connection with nothing written for the time-out is reset, and logged."""
         guard = self.guard()
-        _, transport = self.connect(guard)
+        _, transport = connect_protocol(guard)
 
         self.clock.advance(4)
         self.assertFalse(transport.disconnected)
@@ -86,14 +78,14 @@ class ServerGuardTests(SynchronousTestCase):
 
         self.assertTrue(transport.disconnected)
         self.assertEqual(
-            self.log.messages,
+            self.log,
             ["no progress with 127.0.0.1:12345 in 4 s; resetting the connection"],
         )
 
     def test_writesAreProgress(self):
         """A server that writes a little every three seconds is never reset."""
         guard = self.guard()
-        proto, transport = self.connect(guard)
+        proto, transport = connect_protocol(guard)
 
         for _ in range(10):
             self.clock.advance(3)
@@ -104,7 +96,7 @@ class ServerGuardTests(SynchronousTestCase):
     def test_clientBytesAreNotProgress(self):
         """A client sending a byte now and then cannot keep its connection."""
         guard = self.guard()
-        proto, transport = self.connect(guard)
+        proto, transport = connect_protocol(guard)
 
         for _ in range(5):
             self.clock.advance(1)
@@ -115,7 +107,7 @@ class ServerGuardTests(SynchronousTestCase):
     def test_noTimeout(self):
         """With a time-out of 0, nothing is ever reset."""
         guard = self.guard(timeout=0)
-        _, transport = self.connect(guard)
+        _, transport = connect_protocol(guard)
 
         self.clock.advance(3600)
 
@@ -125,7 +117,7 @@ class ServerGuardTests(SynchronousTestCase):
     def test_halfCloseKeepsConnection(self):
         """A client that stops sending still gets everything: the wrapper says so."""
         guard = self.guard()
-        proto, transport = self.connect(guard)
+        proto, transport = connect_protocol(guard)
 
         self.assertTrue(IHalfCloseableProtocol.providedBy(proto))
         proto.readConnectionLost()
@@ -137,7 +129,7 @@ class ServerGuardTests(SynchronousTestCase):
     def test_closeWithoutWritingResets(self):
         """Closing before any byte was written resets the connection."""
         guard = self.guard()
-        proto, transport = self.connect(guard)
+        proto, transport = connect_protocol(guard)
 
         proto.wrappedProtocol.transport.loseConnection()
 
@@ -146,7 +138,7 @@ class ServerGuardTests(SynchronousTestCase):
     def test_closeAfterWritingIsClean(self):
         """Closing after a write is an ordinary close, once the data is sent."""
         guard = self.guard()
-        proto, transport = self.connect(guard)
+        proto, transport = connect_protocol(guard)
 
         proto.wrappedProtocol.transport.write(b"poem")
         proto.wrappedProtocol.transport.loseConnection()
@@ -158,16 +150,16 @@ class ServerGuardTests(SynchronousTestCase):
         """Past the limit new clients are refused: one line when it starts, one after."""
         guard = self.guard()
         guard.limit = 2
-        first, _ = self.connect(guard)
-        self.connect(guard)
+        first, _ = connect_protocol(guard)
+        connect_protocol(guard)
 
-        refused = [guard.buildProtocol(ADDR) for _ in range(3)]
+        refused = [guard.buildProtocol(CLIENT_ADDR) for _ in range(3)]
         self.close(first)
-        self.connect(guard)
+        connect_protocol(guard)
 
         self.assertEqual(refused, [None, None, None])
         self.assertEqual(
-            self.log.messages,
+            self.log,
             [
                 "2 connections open; refusing new clients",
                 "accepting clients again (3 refused meanwhile)",
@@ -187,7 +179,7 @@ class ServerGuardTests(SynchronousTestCase):
     def test_cutConnections(self):
         """Stopping resets every open connection and fires once they are closed."""
         guard = self.guard()
-        connections = [self.connect(guard) for _ in range(2)]
+        connections = [connect_protocol(guard) for _ in range(2)]
 
         d = guard.cutConnections()
 
@@ -204,21 +196,10 @@ class ServerGuardTests(SynchronousTestCase):
     def test_logNamesTheLessonFactory(self):
         """Twisted's lines name the lesson's factory and protocol, not the guard."""
         guard = self.guard(self.module.PoetryFactory(b"A poem\n"))
-        proto, _ = self.connect(guard)
+        proto, _ = connect_protocol(guard)
 
         self.assertEqual(guard.logPrefix(), "PoetryFactory")
         self.assertEqual(proto.logPrefix(), "PoetryProtocol")
-
-
-def holders(port, count):
-    """`count` connections to `port` that never read (tiny receive buffers)."""
-    socks = []
-    for _ in range(count):
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
-        sock.connect(("127.0.0.1", port))
-        socks.append(sock)
-    return socks
 
 
 class BigPoemServerTests(ScriptTestCase):
@@ -230,7 +211,7 @@ class BigPoemServerTests(ScriptTestCase):
     def setUp(self):
         self.poem_file = os.path.abspath(self.mktemp())
         with open(self.poem_file, "wb") as f:
-            f.write(b"".join(b"line %07d of a long poem\n" % i for i in range(200_000)))
+            f.write(large_poem())
 
     @defer.inlineCallbacks
     def test_descriptorsRunOut(self):
@@ -242,7 +223,7 @@ class BigPoemServerTests(ScriptTestCase):
             self.poem_file,
             prefix=("prlimit", "--nofile=64"),
         )
-        held = holders(server.port, 40)
+        held = slow_readers(self, server.port, 40, read_first=False)
         yield server.wait_for(rb"refusing new clients")
 
         refused = yield receive(server.port)
@@ -261,7 +242,7 @@ class BigPoemServerTests(ScriptTestCase):
         server = yield self.start_server(
             self.SCRIPT, "--port", "0", "--timeout", "0.4", self.poem_file
         )
-        held = holders(server.port, 3)
+        held = slow_readers(self, server.port, 3, read_first=False)
 
         yield server.wait_for(rb"resetting the connection", count=3)
 
@@ -273,7 +254,7 @@ class BigPoemServerTests(ScriptTestCase):
     def test_stopCutsPoems(self):
         """SIGTERM while poems are being sent resets them: no cut poem looks whole."""
         server = yield self.start_server(self.SCRIPT, "--port", "0", self.poem_file)
-        readers = slow_readers(server.port, 5)
+        readers = slow_readers(self, server.port, 5)
 
         server.send_signal("TERM")
         yield server.when_ended()

@@ -25,14 +25,13 @@ from zope.interface.verify import verifyObject
 from tests.helpers import (
     FASTPOETRY,
     ScriptTestCase,
-    capture_log,
     connect_receiver,
     drain,
-    exchange,
     fetch,
     first_bytes_then_reset,
     listen,
     load_script,
+    logged_messages,
     poem_bytes,
     poem_path,
 )
@@ -376,7 +375,7 @@ class PoetrySocketTests(SynchronousTestCase):
     def test_stuckClientIsReset(self):
         """sweep() resets a writer that has taken nothing for longer than the
         time-out, and logs one line naming it."""
-        log = capture_log(self)
+        log = self.enterContext(logged_messages())
         poetry_socket, peer = self.make(big_poem(8_000_000))
         host, port = peer.getsockname()
 
@@ -387,7 +386,7 @@ class PoetrySocketTests(SynchronousTestCase):
         self.assertNotIn(poetry_socket, self.reactor.readers)
         self.assertFalse(drain(peer)[1])
         self.assertEqual(
-            log.messages,
+            log,
             [f"no progress with {host}:{port} in 60 s; resetting the connection"],
         )
 
@@ -483,7 +482,7 @@ class PoemUnderLoadMixin:
         path, poem = self.poem_file(8_000_000)
         server = yield self.start_server(self.SCRIPT, path)
 
-        received = yield exchange(server.port, half_close=True)
+        received = yield fetch(server.port, half_close=True)
 
         self.assertEqual(received, poem)
 
@@ -659,7 +658,7 @@ class SharedReactorTests(unittest.TestCase):
         connection: the other service goes on serving."""
         crash_port = listen(self, protocol.Factory.forProtocol(_Crash))
 
-        answer = yield exchange(crash_port, b"anything")
+        answer = yield fetch(crash_port, b"anything")
         poem = yield fetch(self.poetry_port)
 
         self.assertEqual(answer, b"")

@@ -21,12 +21,12 @@ from twisted.trial.unittest import SynchronousTestCase
 from tests.helpers import (
     TRANSFORM,
     ScriptTestCase,
-    capture_log,
     connect_protocol,
-    free_port,
+    dead_port,
     listen,
     listen_silent,
     load_script,
+    logged_messages,
     lowered_text,
     netstring,
     poem_path,
@@ -49,7 +49,7 @@ class BadNetstringTests(SynchronousTestCase):
         self.module = load_script(TRANSFORM)
         self.factory = self.module.TransformFactory(self.module.TransformService())
         self.clock = task.Clock()
-        self.log = capture_log(self)
+        self.log = self.enterContext(logged_messages())
 
     def send(self, *pieces):
         """Connect, feed `pieces` one dataReceived each; return (protocol, transport)."""
@@ -129,7 +129,7 @@ class BadNetstringTests(SynchronousTestCase):
 
         proto.connectionLost(Failure(ConnectionDone()))
 
-        [message] = self.log.messages
+        [message] = self.log
         self.assertTrue(
             message.startswith("bad request: not a netstring of at most 99999 bytes;"),
             message,
@@ -335,7 +335,7 @@ class SyncTransformClientScriptTests(ScriptTestCase):
         """One byte more and the poem is refused, before connecting: one line, status 1."""
         path = self.poem_file(MAX_LENGTH - len(b"cummingsify.") + 1)
 
-        proc = yield self.run_script(CLIENT, free_port(), path)
+        proc = yield self.run_script(CLIENT, dead_port(self), path)
 
         self.assertEqual(proc.exit_code, 1)
         self.assertEqual(
@@ -352,7 +352,7 @@ class SyncTransformClientScriptTests(ScriptTestCase):
             [
                 "prlimit",
                 f"--as={512 * 1024 * 1024}",
-                *launch.python_argv(CLIENT, free_port(), "/dev/zero"),
+                *launch.python_argv(CLIENT, dead_port(self), "/dev/zero"),
             ]
         )
 
@@ -371,7 +371,7 @@ class SyncTransformClientScriptTests(ScriptTestCase):
             [
                 "prlimit",
                 f"--as={512 * 1024 * 1024}",
-                *launch.python_argv(CLIENT, "--xform", "x", free_port()),
+                *launch.python_argv(CLIENT, "--xform", "x", dead_port(self)),
             ]
         )
         proc = yield launch.spawn(["/bin/sh", "-c", f"exec {command} < /dev/zero"])
@@ -435,7 +435,7 @@ class SyncTransformClientScriptTests(ScriptTestCase):
     @defer.inlineCallbacks
     def test_serverDown(self):
         """Nothing listening: one line naming the reason, status 1."""
-        port = free_port()
+        port = dead_port(self)
 
         proc = yield self.run_script(CLIENT, port, poem_path("science.txt"))
 

@@ -25,12 +25,12 @@ from twisted.trial.unittest import SynchronousTestCase
 from tests.helpers import (
     ScriptTestCase,
     assert_printed,
-    capture_log,
     connect_protocol,
-    exchange,
     fake_reactor,
+    fetch,
     listen,
     load_script,
+    logged_messages,
     lowered_text,
     netstring,
     path_with_python_only,
@@ -150,7 +150,7 @@ class LineProtocolTests(SynchronousTestCase):
     def setUp(self):
         self.module = load_script(TWO_PROTOCOLS)
         self.factory = self.module.LineTransformFactory(self.module.TransformService())
-        self.log = capture_log(self)
+        self.log = self.enterContext(logged_messages())
 
     def request(self, data, pieces=1):
         """Send `data` in `pieces`, then finish sending; return the transport."""
@@ -167,7 +167,7 @@ class LineProtocolTests(SynchronousTestCase):
 
         self.assertEqual(transport.value(), b"")
         self.assertTrue(transport.disconnecting)
-        self.assertEqual(self.log.messages, [why])
+        self.assertEqual(self.log, [why])
 
     def test_transformsAtEndOfInput(self):
         """The poem after the first line comes back transformed, as plain text."""
@@ -228,7 +228,7 @@ class LineProtocolTests(SynchronousTestCase):
         self.assertEqual(transport.value(), b"")
         self.assertTrue(transport.disconnecting)
         self.assertEqual(
-            self.log.messages,
+            self.log,
             [
                 f"bad request: a poem of more than {limit} bytes;"
                 " resetting the connection"
@@ -251,9 +251,7 @@ class LineProtocolTests(SynchronousTestCase):
         lose(proto)
 
         self.assertEqual(transport.value(), b"")
-        self.assertEqual(
-            self.log.messages, ["connection closed before a whole request arrived"]
-        )
+        self.assertEqual(self.log, ["connection closed before a whole request arrived"])
 
 
 class TwoProtocolsMainTests(ServerCommandLineMixin, SynchronousTestCase):
@@ -322,8 +320,8 @@ class TwoProtocolsServerTests(ScriptTestCase):
 
         by_netstring, by_line = yield defer.gatherResults(
             [
-                exchange(netstring_port, netstring(b"cummingsify." + poem)),
-                exchange(line_port, b"cummingsify\n" + poem, half_close=True),
+                fetch(netstring_port, netstring(b"cummingsify." + poem)),
+                fetch(line_port, b"cummingsify\n" + poem, half_close=True),
             ]
         )
 
@@ -347,7 +345,7 @@ class AsyncServiceTests(SynchronousTestCase):
         self.reactor = fake_reactor(self)
         self.service = self.module.TransformService()
         self.factory = self.module.TransformFactory(self.service)
-        self.log = capture_log(self)
+        self.log = self.enterContext(logged_messages())
 
     def test_serviceAnswersLater(self):
         """cummingsify returns a Deferred that fires once the delay has passed."""
@@ -373,7 +371,7 @@ class AsyncServiceTests(SynchronousTestCase):
         d = self.factory.transform("shakespearify", "A POEM")
 
         self.assertIsNone(self.successResultOf(d))
-        self.assertEqual(self.log.messages, ["no such transform: 'shakespearify'"])
+        self.assertEqual(self.log, ["no such transform: 'shakespearify'"])
 
     def test_failuresBecomeNone(self):
         """A transform that raises at once, or fails later, gives None, logged."""
@@ -428,7 +426,7 @@ class AsyncServiceTests(SynchronousTestCase):
 
         self.assertEqual(transport.value(), b"")
         self.assertEqual(self.reactor.getDelayedCalls(), [])
-        self.assertEqual(self.log.messages, [CANCELLED])
+        self.assertEqual(self.log, [CANCELLED])
         self.assertEqual(self.flushLoggedErrors(), [])
 
     def test_closedAfterAnswerCancelsNothing(self):
@@ -439,7 +437,7 @@ class AsyncServiceTests(SynchronousTestCase):
 
         lose(proto)
 
-        self.assertEqual(self.log.messages, [])
+        self.assertEqual(self.log, [])
 
 
 class AsyncServerTests(ScriptTestCase):
@@ -451,7 +449,7 @@ class AsyncServerTests(ScriptTestCase):
         server = yield self.start_server(ASYNC, "--delay", "0.1")
 
         answers = yield defer.gatherResults(
-            [exchange(server.port, REQUEST, half_close=True) for _ in range(10)]
+            [fetch(server.port, REQUEST, half_close=True) for _ in range(10)]
         )
 
         self.assertEqual(answers, [ANSWER] * 10)

@@ -12,7 +12,7 @@ import itertools
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import ScriptTestCase, capture_log
+from tests.helpers import ScriptTestCase, logged_messages
 from tests.test_deferred_examples import DEFER_10
 
 ANSWER = "solutions/part-13/defer-10-errback.py"
@@ -163,7 +163,7 @@ class ChainingTests(SynchronousTestCase):
     def test_failureHandedOverIsNotReportedTwice(self):
         """An inner failure passed to the outer is no longer the inner's: once the
         outer handles it, nothing is logged as unhandled when both are collected."""
-        log = capture_log(self)
+        log = self.enterContext(logged_messages())
         inner = defer.Deferred()
         self.outer_waiting_on(inner)
         inner.errback(KeyError("handled by the outer"))
@@ -171,7 +171,7 @@ class ChainingTests(SynchronousTestCase):
         del inner
         gc.collect()
 
-        self.assertEqual(log.messages, [])
+        self.assertEqual(log, [])
 
     def test_longChainsDoNotRecurse(self):
         """Thousands of Deferreds each waiting on the next resolve in one loop, with

@@ -13,7 +13,7 @@ from twisted.internet import defer, task
 from twisted.python.failure import Failure, NoCurrentExceptionError
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from tests.helpers import ScriptTestCase, capture_log
+from tests.helpers import ScriptTestCase, logged_messages
 from tests.test_deferred_examples import DEFER_11
 
 ANSWER = "solutions/part-14/defer-11-prefailed.py"
@@ -117,15 +117,15 @@ class FailTests(SynchronousTestCase):
 
     def test_unhandledIsReportedWhenCollected(self):
         """A failure nobody handles is logged as soon as its Deferred is destroyed."""
-        log = capture_log(self)
+        log = self.enterContext(logged_messages())
         d = defer.fail(KeyError("nobody handles this"))
         d.addCallback(lambda result: result)  # skipped: the result is a failure
-        before = list(log.messages)
+        before = list(log)
 
         del d
 
         self.assertEqual(before, [])
-        self.assertIn("Unhandled error in Deferred:", log.messages)
+        self.assertIn("Unhandled error in Deferred:", log)
         self.assertEqual(len(self.flushLoggedErrors(KeyError)), 1)
 
 

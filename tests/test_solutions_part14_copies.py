@@ -13,21 +13,18 @@ import io
 import resource
 import sys
 
-import twisted.internet
 from twisted.internet import defer, error
-from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import (
     ScriptTestCase,
-    capture_log,
     connect_protocol,
-    exchange,
+    dead_port,
     fake_reactor,
     fetch,
-    free_port,
     load_script,
+    logged_messages,
     lowered_text,
     netstring,
     poem_bytes,
@@ -240,7 +237,7 @@ class TransformProxyProtocolTests(SynchronousTestCase):
         self.module = load_script(TRANSFORM_PROXY)
         self.service = FakeService()
         self.factory = self.module.TransformFactory(self.service)
-        self.log = capture_log(self)
+        self.log = self.enterContext(logged_messages())
 
     def request(self):
         proto, transport = connect_protocol(self.factory)
@@ -269,7 +266,7 @@ class TransformProxyProtocolTests(SynchronousTestCase):
 
         self.assertEqual(transport.value(), b"")
         self.assertTrue(transport.disconnecting)
-        self.assertEqual(self.log.messages, [])
+        self.assertEqual(self.log, [])
 
     def test_otherFailureLogged(self):
         """Any other failure: no answer, one line saying what went wrong."""
@@ -278,10 +275,8 @@ class TransformProxyProtocolTests(SynchronousTestCase):
         d.errback(UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"))
 
         self.assertEqual(transport.value(), b"")
-        self.assertEqual(len(self.log.messages), 1)
-        self.assertIn(
-            "transform 'cummingsify' failed: 'utf-8' codec", self.log.messages[0]
-        )
+        self.assertEqual(len(self.log), 1)
+        self.assertIn("transform 'cummingsify' failed: 'utf-8' codec", self.log[0])
         self.assertEqual(self.flushLoggedErrors(), [])
 
     def test_clientGoneCancels(self):
@@ -293,7 +288,7 @@ class TransformProxyProtocolTests(SynchronousTestCase):
         self.assertEqual(self.service.cancelled, [d])
         self.assertEqual(transport.value(), b"")
         self.assertEqual(
-            self.log.messages,
+            self.log,
             ["connection lost before its transform was done; cancelled"],
         )
         self.assertEqual(self.flushLoggedErrors(), [])
@@ -412,7 +407,7 @@ class TransformProxyEndToEndTests(ScriptTestCase):
         poem_port, xform_port = yield serving_ports(proxy, 2)
 
         client = yield self.run_script(CLIENT_6, xform_port, poem_port)
-        answer = yield exchange(
+        answer = yield fetch(
             xform_port, netstring(b"cummingsify.HERE IS MY POEM"), half_close=True
         )
 
@@ -423,13 +418,13 @@ class TransformProxyEndToEndTests(ScriptTestCase):
     @defer.inlineCallbacks
     def test_transformServerDown(self):
         """With the external server down, a request is reset; the proxy logs one line."""
-        dead = free_port()
+        dead = dead_port(self)
         proxy = yield self.start_server(
-            TRANSFORM_PROXY, "--xform-server", dead, free_port()
+            TRANSFORM_PROXY, "--xform-server", dead, dead_port(self)
         )
         _, xform_port = yield serving_ports(proxy, 2)
 
-        answer = yield exchange(
+        answer = yield fetch(
             xform_port, netstring(b"cummingsify.HERE IS MY POEM"), half_close=True
         )
         yield proxy.wait_for(rb"No poem from 127\.0\.0\.1:%d" % dead)

@@ -19,7 +19,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import (
     ScriptTestCase,
-    free_port,
+    dead_port,
     listen,
     listen_silent,
     load_script,
@@ -439,8 +439,7 @@ class PoemTickerScriptTests(ScriptTestCase):
     @defer.inlineCallbacks
     def test_noServer(self):
         """With nothing listening, it says why on stderr and exits 1."""
-        port = free_port()
-
+        port = dead_port(self)
         proc = yield self.run_script(TICKER, str(port))
 
         self.assertEqual(proc.exit_code, 1)

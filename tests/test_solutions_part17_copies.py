@@ -20,7 +20,7 @@ from twisted.internet.error import ConnectionRefusedError
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import ScriptTestCase, free_port, load_script, run_in_process
+from tests.helpers import ScriptTestCase, dead_port, load_script, run_in_process
 from tests.mixins import ClientEndToEndMixin, TransformingMainMixin
 
 GOT_POEM_INSIDE = "solutions/part-17/got-poem-inside.py"
@@ -218,7 +218,7 @@ class PoemDoneInsideEndToEndTests(ClientEndToEndMixin, ScriptTestCase):
     @defer.inlineCallbacks
     def test_allServersDown(self):
         """With nothing listening, the client still stops by itself: status 1."""
-        xform, first, second = free_port(), free_port(), free_port()
+        xform, first, second = dead_port(self), dead_port(self), dead_port(self)
 
         proc = yield self.run_script(self.CLIENT, xform, first, second)
 

@@ -10,7 +10,13 @@ counts as a definition.
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.stages import IMPORTS, MAIN_GUARD, changed_definitions, definitions
+from tests.stages import (
+    IMPORTS,
+    MAIN_GUARD,
+    STATEMENTS,
+    changed_definitions,
+    definitions,
+)
 
 # (earlier file, later file, the definitions the later one changes, adds or drops)
 STAGES = [
@@ -95,6 +101,8 @@ STAGES = [
         {
             IMPORTS,
             MAIN_GUARD,
+            # The services put together at the top level, as Part 16 shows.
+            STATEMENTS,
             # The checks twistd cannot make before going into the background.
             "CutOnStop",
             "check_can_listen",
@@ -126,6 +134,8 @@ STAGES = [
             IMPORTS,
             # The tac file's checks at load time; the plugin's are in Options.
             MAIN_GUARD,
+            # makeService puts the services together instead.
+            STATEMENTS,
             "Options",
             "PoetryServiceMaker",
             "application",
@@ -147,14 +157,14 @@ STAGES = [
     (
         "twisted-deferred/defer-10.py",
         "solutions/part-13/defer-10-errback.py",
-        {"errback_2_async", "errback_3"},
+        {STATEMENTS, "errback_2_async", "errback_3"},
     ),
     # Part 14, exercise 1: Deferreds that have failed before callbacks are
     # added ("d" is rebound by defer.fail in the new examples).
     (
         "twisted-deferred/defer-11.py",
         "solutions/part-14/defer-11-prefailed.py",
-        {IMPORTS, "d", "errback_1"},
+        {IMPORTS, STATEMENTS, "d", "errback_1"},
     ),
     # Exercise answers, Parts 15-18
     # Part 15, exercise 1: one assertion of the example tests broken on purpose.
@@ -173,13 +183,13 @@ STAGES = [
     (
         "deferred-list/deferred-list-5.py",
         "solutions/part-18/deferred-list-fire-on-one-errback.py",
-        {"d", "got_failure"},
+        {STATEMENTS, "d", "got_failure"},
     ),
     # Part 18, exercise 3: a DeferredList of two DeferredLists.
     (
         "deferred-list/deferred-list-5.py",
         "solutions/part-18/deferred-list-nested.py",
-        {"d", "d3", "d4", "first", "second"},
+        {STATEMENTS, "d", "d3", "d4", "first", "second"},
     ),
     # Exercise answers, Parts 11-14 (copies)
     # Part 11, exercise 4: several poems, each on its own port, in one process.
@@ -320,6 +330,7 @@ STAGES = [
         "solutions/part-16/fastpoetry-two-poems.py",
         {
             MAIN_GUARD,
+            STATEMENTS,
             "first_poem",
             "second_factory",
             "second_poem",
@@ -337,6 +348,7 @@ STAGES = [
         {
             IMPORTS,
             MAIN_GUARD,
+            STATEMENTS,
             "CutOnStop",
             "ProxyService",
             "application",

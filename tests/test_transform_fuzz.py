@@ -9,14 +9,12 @@ import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
-from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import load_script
-from tests.test_transformedpoetry import GOOD_ANSWER, GOOD_REQUEST, netstring
+from tests.helpers import connect_protocol, load_script, netstring
+from tests.test_transformedpoetry import GOOD_ANSWER, GOOD_REQUEST
 
 SCRIPT = "twisted-server-1/transformedpoetry.py"
 NETSTRING = re.compile(rb"(\d+):(.*),", re.DOTALL)
@@ -53,6 +51,7 @@ def split(data, cuts):
     return [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
 
 
+# database=None: no example database, so no run writes one anywhere.
 class TransformFuzzTests(SynchronousTestCase):
     def setUp(self):
         module = load_script(SCRIPT)
@@ -60,9 +59,7 @@ class TransformFuzzTests(SynchronousTestCase):
 
     def converse(self, pieces):
         """Feed the pieces to a new connection, close it, return what was sent."""
-        proto = self.factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 4321))
-        transport = StringTransport()
-        proto.makeConnection(transport)
+        proto, transport = connect_protocol(self.factory)
         for piece in pieces:
             if transport.disconnecting:
                 break
@@ -82,19 +79,19 @@ class TransformFuzzTests(SynchronousTestCase):
         # The server is as good as new for the next client.
         self.assertEqual(self.converse([GOOD_REQUEST]), GOOD_ANSWER)
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=300, deadline=None, database=None)
     @given(st.lists(st.binary(max_size=40), max_size=6))
     def test_randomBytes(self, pieces):
         """Random bytes in random pieces never break the server."""
         self.check(self.converse(pieces))
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=300, deadline=None, database=None)
     @given(mutated_requests(), st.lists(st.integers(0, 200), max_size=4))
     def test_mutatedRequests(self, request, cuts):
         """Valid requests with a few bytes changed never break the server."""
         self.check(self.converse(split(request, cuts)))
 
-    @settings(max_examples=100, deadline=None)
+    @settings(max_examples=100, deadline=None, database=None)
     @given(st.text(max_size=200), st.lists(st.integers(0, 400), max_size=4))
     def test_anyTextIsTransformed(self, poem, cuts):
         """Any UTF-8 poem, however it is split, comes back lower-cased."""

@@ -1,15 +1,17 @@
 """Part 12: the poetry transformation server, twisted-server-1/transformedpoetry.py."""
 
 from twisted.internet import defer
+from twisted.internet.error import ConnectionAborted, ConnectionDone
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import (
     ScriptTestCase,
-    capture_log,
     connect_protocol,
-    exchange,
-    free_port,
+    dead_port,
+    fetch,
     load_script,
+    logged_messages,
     netstring,
     path_with_python_only,
     poem_bytes,
@@ -32,6 +34,7 @@ BAD_REQUESTS = {
     "_xform": b"9:_xform.HI,",
     "xform_cummingsify": b"20:xform_cummingsify.HI,",
     "not UTF-8": b"16:cummingsify.\xff\xfe\xfd\xfc,",
+    # Bad only once the client stops sending: the test half-closes it.
     "cut off half-way": b"30:cummingsify.HALF A POE",
     "random garbage": b"\x00\x9f GET / HTTP/1.1\r\n\r\n",
 }
@@ -59,7 +62,7 @@ class TransformFactoryTests(SynchronousTestCase):
     def setUp(self):
         self.module = load_script(SCRIPT)
         self.factory = self.module.TransformFactory(self.module.TransformService())
-        self.log = capture_log(self)
+        self.log = self.enterContext(logged_messages())
 
     def test_knownTransform(self):
         """A transform with an xform_ method is applied to the poem."""
@@ -68,7 +71,7 @@ class TransformFactoryTests(SynchronousTestCase):
     def test_unknownTransform(self):
         """An unknown transform name gives None and one line in the log."""
         self.assertIsNone(self.factory.transform("shakespeare", "A POEM"))
-        self.assertEqual(self.log.messages, ["no such transform: 'shakespeare'"])
+        self.assertEqual(self.log, ["no such transform: 'shakespeare'"])
 
     def test_otherAttributesUnreachable(self):
         """Names of other attributes cannot be called through transform."""
@@ -94,16 +97,13 @@ class TransformProtocolTests(SynchronousTestCase):
     def setUp(self):
         self.module = load_script(SCRIPT)
         self.factory = self.module.TransformFactory(self.module.TransformService())
-        self.log = capture_log(self)
+        self.log = self.enterContext(logged_messages())
 
     def connect(self):
         return connect_protocol(self.factory)
 
-    def close(self, proto):
-        from twisted.internet.error import ConnectionDone
-        from twisted.python.failure import Failure
-
-        proto.connectionLost(Failure(ConnectionDone()))
+    def close(self, proto, reason=ConnectionDone):
+        proto.connectionLost(Failure(reason()))
 
     def test_transformsAndCloses(self):
         """A valid request gets the transformed poem as a netstring, then the close."""
@@ -144,18 +144,21 @@ class TransformProtocolTests(SynchronousTestCase):
         self.assertEqual(transport.value(), GOOD_ANSWER)
 
     def test_badRequests(self):
-        """Each bad request closes its connection with no reply and one log line."""
+        """The server closes each bad request's connection, with no reply and one log line."""
         for name, request in BAD_REQUESTS.items():
             self.log.clear()
             proto, transport = self.connect()
 
             proto.dataReceived(request)
-            if not transport.disconnecting:  # the request stops half-way
-                transport.loseConnection()
-            self.close(proto)
+            if name == "cut off half-way":
+                proto.readConnectionLost()  # the client has finished sending
 
+            self.assertTrue(transport.disconnecting, name)
+            # Closed before a byte was written: the ServerGuard around the
+            # protocol in the script makes that a reset.
+            self.close(proto, ConnectionAborted)
             self.assertEqual(transport.value(), b"", name)
-            self.assertEqual(len(self.log.messages), 1, (name, self.log.messages))
+            self.assertEqual(len(self.log), 1, (name, self.log))
 
     def test_resetAtOnce(self):
         """A client that goes away without a word is logged once."""
@@ -163,9 +166,7 @@ class TransformProtocolTests(SynchronousTestCase):
 
         self.close(proto)
 
-        self.assertEqual(
-            self.log.messages, ["connection closed before a whole request arrived"]
-        )
+        self.assertEqual(self.log, ["connection closed before a whole request arrived"])
 
 
 class TransformScriptTests(ScriptTestCase):
@@ -187,11 +188,11 @@ class TransformScriptTests(ScriptTestCase):
     def test_badRequestsThenGood(self):
         """Every bad request is reset unanswered and logged once; service goes on."""
         for count, (name, request) in enumerate(BAD_REQUESTS.items(), start=1):
-            answer = yield exchange(self.server.port, request, half_close=True)
+            answer = yield fetch(self.server.port, request, half_close=True)
             self.assertEqual(answer, b"", name)
             yield self.logged(count)
 
-            answer = yield exchange(self.server.port, GOOD_REQUEST)
+            answer = yield fetch(self.server.port, GOOD_REQUEST)
             self.assertEqual(answer, GOOD_ANSWER, name)
 
         self.assertEqual(self.logged_lines(), len(BAD_REQUESTS))
@@ -202,7 +203,7 @@ class TransformScriptTests(ScriptTestCase):
         requests = [GOOD_REQUEST, BAD_REQUESTS["no dot"]] * 25
 
         answers = yield defer.gatherResults(
-            [exchange(self.server.port, r) for r in requests]
+            [fetch(self.server.port, r) for r in requests]
         )
 
         self.assertEqual(answers, [GOOD_ANSWER, b""] * 25)
@@ -257,7 +258,7 @@ class TransformTestScriptTests(ScriptTestCase):
         no_netcat = path_with_python_only(self)
 
         result = yield launch.spawn(
-            [launch.script("twisted-server-1/transform-test"), str(free_port())],
+            [launch.script("twisted-server-1/transform-test"), str(dead_port(self))],
             env=launch.child_env(PATH=no_netcat),
         )
 

@@ -23,9 +23,7 @@ from pathlib import Path
 
 from twisted.application import internet, service
 from twisted.internet import defer
-from twisted.internet.address import IPv4Address
 from twisted.internet.protocol import ServerFactory
-from twisted.internet.testing import StringTransport
 from twisted.plugin import IPlugin
 from twisted.python import usage
 from twisted.trial import unittest
@@ -34,8 +32,10 @@ from zope.interface.verify import verifyObject
 from tests.helpers import (
     ROOT,
     ScriptTestCase,
+    connect_protocol,
     drain,
     fetch,
+    large_poem,
     listen,
     poem_bytes,
     poem_path,
@@ -43,6 +43,7 @@ from tests.helpers import (
     tac_copy,
     without_plugin_caches,
 )
+from tests.mixins import memory_limited
 from tools import launch
 from tools.launch import DROPIN_CACHE, TAC, poll, process_gone
 
@@ -93,9 +94,38 @@ class TwistdTestCase(ScriptTestCase):
             "--nodaemon", "--pidfile", self.pidfile, *args, env=twistd_env(), **kwargs
         )
 
-    def run_twistd(self, *args, **kwargs):
-        """Run twistd to completion (for a daemon: until the parent exits)."""
-        return super().run_twistd(*args, env=twistd_env(), **kwargs)
+    def run_twistd(self, *args, limited=False, **kwargs):
+        """Run twistd to completion (for a daemon: until the parent exits).
+
+        With `limited`, under a memory limit (mixins.memory_limited).
+        """
+        argv = launch.twistd_argv(*args)
+        if limited:
+            argv = memory_limited(argv)
+        return launch.spawn(argv, env=twistd_env(), **kwargs)
+
+    @defer.inlineCallbacks
+    def assertOneLine(self, message, *args, modes=([], ["--nodaemon"]), **kwargs):
+        """twistd `args` fails at once with `message`: one line, no traceback, no pid file.
+
+        Daemon and foreground alike (`modes`): the check happens before twistd
+        goes into the background. `kwargs` go to run_twistd.
+        """
+        for daemon in modes:
+            proc = yield self.run_twistd(
+                *daemon,
+                "--pidfile",
+                self.pidfile,
+                "--logfile",
+                self.logfile,
+                *args,
+                **kwargs,
+            )
+
+            self.assertEqual(
+                (proc.exit_code, proc.stdout, proc.stderr), (1, "", message + "\n")
+            )
+            self.assertFalse(self.pidfile.exists())
 
     def start_plugin(self, *args):
         return self.start_twistd(
@@ -230,11 +260,8 @@ class TacServiceTests(unittest.SynchronousTestCase):
         poetry_service.startService()
         self.addCleanup(poetry_service.stopService)
         factory = self.tac.PoetryFactory(poetry_service)
-        transport = StringTransport()
 
-        factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 4321)).makeConnection(
-            transport
-        )
+        _, transport = connect_protocol(factory)
 
         self.assertEqual(transport.value(), poem_bytes("alla-sera.txt"))
         self.assertTrue(transport.disconnecting)
@@ -255,8 +282,8 @@ class TacServiceTests(unittest.SynchronousTestCase):
             " (run from the repository root)",
         )
         self.assertEqual(
-            check("/dev/zero", 0, "127.0.0.1"),
-            "cannot read /dev/zero: not a regular file",
+            check(str(ROOT / "poetry"), 0, "127.0.0.1"),
+            f"cannot read {ROOT / 'poetry'}: not a regular file",
         )
         self.assertEqual(
             check(self.poem_path, busy, "127.0.0.1"),
@@ -297,29 +324,6 @@ class TacScriptTests(TwistdTestCase):
         self.assertShutdown(server.stdout, "SIGINT")
         self.assertFalse(self.pidfile.exists())
 
-    @defer.inlineCallbacks
-    def assertOneLine(self, message, *args, cwd=None, modes=([], ["--nodaemon"])):
-        """twistd `args` fails at once with `message`: one line, no traceback, no pid file.
-
-        Daemon and foreground alike (`modes`): the check happens before twistd
-        goes into the background.
-        """
-        for daemon in modes:
-            proc = yield self.run_twistd(
-                *daemon,
-                "--pidfile",
-                self.pidfile,
-                "--logfile",
-                self.logfile,
-                *args,
-                cwd=cwd,
-            )
-
-            self.assertEqual(
-                (proc.exit_code, proc.stdout, proc.stderr), (1, "", message + "\n")
-            )
-            self.assertFalse(self.pidfile.exists())
-
     def test_missingPoem(self):
         """A poem file that is not there: one line naming it, foreground or daemon."""
         tac = self.tac_copy(poetry_file="poetry/no-such-poem.txt")
@@ -329,6 +333,17 @@ class TacScriptTests(TwistdTestCase):
             " (run from the repository root)",
             "--python",
             tac,
+        )
+
+    def test_deviceIsNotAPoem(self):
+        """/dev/zero, which never ends, is refused without reading it (a limited child)."""
+        tac = self.tac_copy(poetry_file="/dev/zero")
+
+        return self.assertOneLine(
+            f"{tac}: cannot read /dev/zero: not a regular file",
+            "--python",
+            tac,
+            limited=True,
         )
 
     def test_runFromElsewhere(self):
@@ -455,7 +470,6 @@ class PluginOptionsTests(unittest.SynchronousTestCase):
         for poem_file, why in [
             (os.path.abspath(self.mktemp()), "No such file or directory"),
             (str(ROOT / "poetry"), "not a regular file"),
-            ("/dev/zero", "not a regular file"),
         ]:
             with self.subTest(poem_file=poem_file):
                 stop = self.assertRaises(SystemExit, self.parse, "--poem", poem_file)
@@ -569,23 +583,6 @@ class PluginScriptTests(TwistdTestCase):
         )
         self.assertFalse(self.pidfile.exists())
 
-    @defer.inlineCallbacks
-    def assertOneLine(self, message, *args, modes=([], ["--nodaemon"])):
-        """twistd `args` fails at once with `message`: one line, no traceback, no pid file.
-
-        Daemon and foreground alike (`modes`): the check happens before twistd
-        goes into the background.
-        """
-        for daemon in modes:
-            proc = yield self.run_twistd(
-                *daemon, "--pidfile", self.pidfile, "--logfile", self.logfile, *args
-            )
-
-            self.assertEqual(
-                (proc.exit_code, proc.stdout, proc.stderr), (1, "", message + "\n")
-            )
-            self.assertFalse(self.pidfile.exists())
-
     def test_missingPoemFile(self):
         """A --poem that does not exist: one line naming it."""
         return self.assertOneLine(
@@ -595,6 +592,16 @@ class PluginScriptTests(TwistdTestCase):
             "--poem",
             "poetry/nope.txt",
             modes=[["--nodaemon"]],
+        )
+
+    def test_deviceIsNotAPoem(self):
+        """--poem /dev/zero, which never ends, is refused without reading it (a limited child)."""
+        return self.assertOneLine(
+            "twistd fastpoetry: cannot read /dev/zero: not a regular file",
+            "fastpoetry",
+            "--poem",
+            "/dev/zero",
+            limited=True,
         )
 
     def test_portInUse(self):
@@ -642,11 +649,9 @@ class PluginScriptTests(TwistdTestCase):
     def test_stopCutsPoems(self):
         """Stopping the daemon mid-poem resets its clients: a cut poem cannot look whole."""
         big = self.dir / "big-poem.txt"
-        big.write_bytes(
-            b"".join(b"line %07d of a long poem\n" % i for i in range(200_000))
-        )
+        big.write_bytes(large_poem())
         pid = yield self.run_daemon("fastpoetry", "--port", "0", "--poem", big)
-        readers = slow_readers(self.daemon_port(), 2)
+        readers = slow_readers(self, self.daemon_port(), 2)
 
         yield self.stop_daemon(pid)
         results = [drain(reader) for reader in readers]
