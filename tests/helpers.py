@@ -20,6 +20,10 @@ from pathlib import Path
 
 import twisted.internet
 from twisted.internet import defer, protocol
+
+# The real reactor (trial's), imported here so that twisted.internet.reactor
+# exists for fake_reactor and run_in_process to stand in for and put back.
+from twisted.internet import reactor as _real_reactor  # noqa: F401
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import MemoryReactorClock, StringTransport
@@ -29,10 +33,15 @@ from twisted.python.monkey import MonkeyPatcher
 from twisted.trial import unittest
 
 from tools import launch
-from tools.launch import ROOT, SERVING, TWISTD_STARTING, poem_path  # noqa: F401
+from tools.launch import (  # noqa: F401
+    FASTPOETRY,
+    ROOT,
+    SERVING,
+    TRANSFORM,
+    TWISTD_STARTING,
+    poem_path,
+)
 
-FASTPOETRY = "twisted-server-1/fastpoetry.py"
-TRANSFORM = "twisted-server-1/transformedpoetry.py"
 # The addresses a unit test's protocol is built for (connect_protocol): the
 # client's for a server's protocol, the server's for a client's. Any will do.
 CLIENT_ADDR = IPv4Address("TCP", "127.0.0.1", 12345)
@@ -483,9 +492,6 @@ def fake_reactor(testcase):
     Scripts import the reactor inside get_poetry and friends, so their
     connectTCP and callLater land here: no sockets, time moved by advance().
     """
-    # The real one first (if no test has yet), so that there is one to put back.
-    from twisted.internet import reactor as real_reactor  # noqa: F401
-
     reactor = MemoryReactorClock()
     reactor.running = True
     testcase.patch(twisted.internet, "reactor", reactor)
@@ -523,14 +529,15 @@ def serve_poem(testcase, name, port=0, script=FASTPOETRY, interface="127.0.0.1")
 
 
 @defer.inlineCallbacks
-def serving_ports(proc, count):
+def serving_ports(proc, count, pattern=SERVING):
     """Wait for a server's first `count` start-up lines; fire with their ports, in order.
 
     For a server that listens on several ports and prints a line for each;
-    `start_server` fires at the first line.
+    `start_server` fires at the first line. `pattern`: TWISTD_STARTING for
+    twistd's "starting on" log lines.
     """
-    yield proc.wait_for(SERVING, count=count)
-    return [int(port) for port in SERVING.findall(proc.out)[:count]]
+    yield proc.wait_for(pattern, count=count)
+    return [int(port) for port in pattern.findall(proc.out)[:count]]
 
 
 def serve_poems(testcase, *names, script=FASTPOETRY):

@@ -14,8 +14,9 @@ from tests.helpers import (
     poem_path,
 )
 from tests.mixins import PoemFileServerMixin, ServerEndToEndMixin
+from tools import launch
 
-SCRIPT = "twisted-server-1/fastpoetry.py"
+SCRIPT = launch.FASTPOETRY
 
 
 class PoetryProtocolTests(SynchronousTestCase):

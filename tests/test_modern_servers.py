@@ -48,7 +48,7 @@ from tools import launch
 MODERN_FASTPOETRY = "modern/fastpoetry.py"
 MODERN_TRANSFORM = "modern/transformedpoetry.py"
 MODERN_PROXY = "modern/poetry-proxy.py"
-CLASSIC_PROXY = "twisted-server-2/poetry-proxy-waiters.py"
+CLASSIC_PROXY = launch.PROXY_WAITERS
 GOOD_REQUEST = b"27:cummingsify.HERE IS MY POEM,"
 GOOD_ANSWER = b"15:here is my poem,"
 # How a client ends when the server resets its connection without a word.
@@ -81,10 +81,7 @@ class GuardedProtocolTests(SynchronousTestCase):
         self.assertTrue(transport.disconnected)
         self.assertEqual(
             self.log,
-            [
-                "nothing new to send to 192.168.1.1:54321 in 4 s;"
-                " resetting the connection"
-            ],
+            ["nothing new to send to 127.0.0.1:12345 in 4 s; resetting the connection"],
         )
 
     def test_unansweredLeftAlone(self):
@@ -128,10 +125,7 @@ class ModernTransformScriptTests(test_transformedpoetry.TransformScriptTests):
 class ModernSingleFlightScriptTests(test_proxy_waiters.SingleFlightScriptTests):
     """Fifty cold clients, one fetch; a failed fetch resets them all."""
 
-    def setUp(self):
-        super().setUp()
-        # Those tests name their script in a module constant.
-        self.patch(test_proxy_waiters, "SCRIPT", MODERN_PROXY)
+    SCRIPT = MODERN_PROXY
 
 
 # -- guard tests for both editions ---------------------------------------------

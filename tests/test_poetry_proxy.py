@@ -26,10 +26,11 @@ from tests.helpers import (
     serve_poem,
 )
 from tests.mixins import ServerCommandLineMixin
+from tools import launch
 
-PROXY_1 = "twisted-server-1/poetry-proxy.py"
-PROXY_2 = "twisted-server-2/poetry-proxy.py"
-WAITERS = "twisted-server-2/poetry-proxy-waiters.py"
+PROXY_1 = launch.PROXY_1
+PROXY_2 = launch.PROXY_2
+WAITERS = launch.PROXY_WAITERS
 POEM = poem_bytes("fascination.txt")
 
 

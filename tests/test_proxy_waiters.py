@@ -17,8 +17,9 @@ from tests.helpers import (
     printed_lines,
     receive,
 )
+from tools import launch
 
-SCRIPT = "twisted-server-2/poetry-proxy-waiters.py"
+SCRIPT = launch.PROXY_WAITERS
 POEM = poem_bytes("fascination.txt")
 
 
@@ -149,6 +150,8 @@ class ProxyServiceTests(TestCase):
 class SingleFlightScriptTests(ScriptTestCase):
     """The real script, with fifty clients at once on a cold cache."""
 
+    SCRIPT = SCRIPT
+
     def setUp(self):
         self.upstream = HeldUpstream(self)
 
@@ -159,7 +162,7 @@ class SingleFlightScriptTests(ScriptTestCase):
         It fires once the first client's fetch has reached the upstream and
         every other client is waiting for that same fetch.
         """
-        proxy = yield self.start_server(SCRIPT, "--port", "0", self.upstream.port)
+        proxy = yield self.start_server(self.SCRIPT, "--port", "0", self.upstream.port)
         fetches = [receive(proxy.port) for _ in range(count)]
         yield proxy.wait_for(
             rb"Waiting for the poem already being fetched\.", count=count - 1

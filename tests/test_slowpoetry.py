@@ -14,8 +14,9 @@ from tests.helpers import (
     poem_path,
 )
 from tests.mixins import PoemFileServerMixin, ServerEndToEndMixin
+from tools import launch
 
-SCRIPT = "twisted-server-1/slowpoetry.py"
+SCRIPT = launch.SLOWPOETRY
 POEM = b"Twenty bytes a poem."
 
 

@@ -34,6 +34,7 @@ from tests.helpers import (
     logged_messages,
     poem_bytes,
     poem_path,
+    slow_readers,
 )
 from tests.mixins import PoemFileServerMixin
 
@@ -66,23 +67,6 @@ def reset(sock):
     # struct linger: on, for 0 seconds.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
-
-
-def stuck_clients(testcase, port, count):
-    """`count` connections to `port` that read nothing, with tiny receive windows.
-
-    Each is connected once the kernel has queued it, accepted or not; a
-    server sending them a large poem is left with most of it unsent.
-    """
-    socks = []
-    for _ in range(count):
-        sock = socket.socket()
-        testcase.addCleanup(sock.close)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
-        sock.settimeout(10)
-        sock.connect(("127.0.0.1", port))
-        socks.append(sock)
-    return socks
 
 
 def big_poem(size):
@@ -532,7 +516,7 @@ class PoemUnderLoadMixin:
         server = yield self.start_server(
             self.SCRIPT, path, prefix=("prlimit", "--nofile=16")
         )
-        stuck = stuck_clients(self, server.port, 20)
+        stuck = slow_readers(self, server.port, 20, read_first=False)
         yield server.wait_for(rb"Too many open files")
 
         waiting = fetch(server.port)  # queued behind the stuck ones

@@ -30,7 +30,6 @@ from twisted.python import usage
 from twisted.trial import unittest
 from zope.interface.verify import verifyObject
 
-from tests import test_twistd
 from tests.helpers import (
     ROOT,
     TWISTD_STARTING,
@@ -40,6 +39,7 @@ from tests.helpers import (
     poem_bytes,
     poem_path,
     serve_poem,
+    serving_ports,
     tac_copy,
     without_plugin_caches,
 )
@@ -59,20 +59,6 @@ FASCINATION = poem_bytes("fascination.txt")
 def run_as_python(path):
     """Run a tac file as `python <path>` does and return its module variables."""
     return runpy.run_path(str(ROOT / path), run_name="__main__")
-
-
-@defer.inlineCallbacks
-def twistd_ports(server, count):
-    """The ports twistd has logged "starting on", in order, once there are `count`."""
-    yield server.wait_for(TWISTD_STARTING, count=count)
-    return [int(port) for port in TWISTD_STARTING.findall(server.out)][:count]
-
-
-def part16_on_path(testcase):
-    """From here on in `testcase`, twistd runs with PYTHONPATH=solutions/part-16."""
-    env = twistd_env()
-    env["PYTHONPATH"] = PART16_PATH
-    testcase.patch(test_twistd, "twistd_env", lambda: env)
 
 
 class TwistdCase(TwistdTestCase):
@@ -196,7 +182,7 @@ class TwoPoemsTwistdTests(TwistdCase):
         copy = tac_copy(self, TWO_POEMS, port=0, second_port=0)
 
         server = yield self.start_twistd("--python", copy)
-        first, second = yield twistd_ports(server, 2)
+        first, second = yield serving_ports(server, 2, TWISTD_STARTING)
         got = yield defer.gatherResults([fetch(first), fetch(second)])
 
         self.assertEqual(got, [ECSTASY, FASCINATION])
@@ -384,8 +370,7 @@ class Fastpoetry2TwistdTests(TwistdCase):
     def test_foundOnlyWhenAsked(self):
         """`twistd --help` lists fastpoetry2 with the PYTHONPATH, and not without."""
         plain = yield self.run_twistd("--help")
-        part16_on_path(self)
-        asked = yield self.run_twistd("--help")
+        asked = yield self.run_twistd("--help", env=twistd_env(PYTHONPATH=PART16_PATH))
 
         self.assertIn(" fastpoetry ", plain.stdout)
         # the proxy's plugin (exercise 4) is found with no PYTHONPATH at all
@@ -400,14 +385,13 @@ class Fastpoetry2TwistdTests(TwistdCase):
     @defer.inlineCallbacks
     def test_servesBothPoems(self):
         """twistd fastpoetry2 --poem2 serves both poems, each on its port."""
-        part16_on_path(self)
-
         server = yield self.start_twistd(
             "fastpoetry2",
             "--port", "0", "--poem", poem_path("ecstasy.txt"),
             "--port2", "0", "--poem2", poem_path("fascination.txt"),
+            env=twistd_env(PYTHONPATH=PART16_PATH),
         )  # fmt: skip
-        first, second = yield twistd_ports(server, 2)
+        first, second = yield serving_ports(server, 2, TWISTD_STARTING)
         got = yield defer.gatherResults([fetch(first), fetch(second)])
 
         self.assertEqual(got, [ECSTASY, FASCINATION])

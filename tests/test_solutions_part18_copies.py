@@ -27,7 +27,9 @@ from tests.mixins import ClientEndToEndMixin, TransformingMainMixin
 
 CLIENT = "solutions/part-18/print-when-all-done.py"
 DOWNLOAD_FAILED = "The poem download failed:"
-SLOWPOETRY = "twisted-server-1/slowpoetry.py"
+from tools import launch
+
+SLOWPOETRY = launch.SLOWPOETRY
 
 
 class HelpTests(SynchronousTestCase):

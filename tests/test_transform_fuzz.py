@@ -15,8 +15,9 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import connect_protocol, load_script, netstring
 from tests.test_transformedpoetry import GOOD_ANSWER, GOOD_REQUEST
+from tools import launch
 
-SCRIPT = "twisted-server-1/transformedpoetry.py"
+SCRIPT = launch.TRANSFORM
 NETSTRING = re.compile(rb"(\d+):(.*),", re.DOTALL)
 
 # Valid requests to start mutations from: the tutorial's, a longer ASCII one,

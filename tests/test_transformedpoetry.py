@@ -19,7 +19,7 @@ from tests.helpers import (
 from tests.mixins import ServerCommandLineMixin, ServerEndToEndMixin
 from tools import launch
 
-SCRIPT = "twisted-server-1/transformedpoetry.py"
+SCRIPT = launch.TRANSFORM
 MAX_LENGTH = 99999  # NetstringReceiver.MAX_LENGTH
 
 # Requests that must each close their connection with no reply and one line

@@ -59,10 +59,11 @@ SHUTDOWN = [
 ]
 
 
-def twistd_env():
-    """The child environment, minus any PYTHONPATH: the install alone must do."""
+def twistd_env(**extra):
+    """The child environment, minus any PYTHONPATH (the install alone must do), plus `extra`."""
     env = launch.child_env()
     env.pop("PYTHONPATH", None)
+    env.update(extra)
     return env
 
 
@@ -88,13 +89,18 @@ class TwistdTestCase(ScriptTestCase):
         self.pidfile = self.dir / "twistd.pid"
         self.logfile = self.dir / "twistd.log"
 
-    def start_twistd(self, *args, **kwargs):
+    def start_twistd(self, *args, env=None, **kwargs):
         """Start twistd in the foreground; fire once it logs its port."""
         return super().start_twistd(
-            "--nodaemon", "--pidfile", self.pidfile, *args, env=twistd_env(), **kwargs
+            "--nodaemon",
+            "--pidfile",
+            self.pidfile,
+            *args,
+            env=env or twistd_env(),
+            **kwargs,
         )
 
-    def run_twistd(self, *args, limited=False, **kwargs):
+    def run_twistd(self, *args, limited=False, env=None, **kwargs):
         """Run twistd to completion (for a daemon: until the parent exits).
 
         With `limited`, under a memory limit (mixins.memory_limited).
@@ -102,7 +108,7 @@ class TwistdTestCase(ScriptTestCase):
         argv = launch.twistd_argv(*args)
         if limited:
             argv = memory_limited(argv)
-        return launch.spawn(argv, env=twistd_env(), **kwargs)
+        return launch.spawn(argv, env=env or twistd_env(), **kwargs)
 
     @defer.inlineCallbacks
     def assertOneLine(self, message, *args, modes=([], ["--nodaemon"]), **kwargs):
