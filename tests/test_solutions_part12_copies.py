@@ -467,7 +467,7 @@ class AsyncServerTests(ScriptTestCase):
         yield server.wait_for(CANCELLED.encode())
 
         self.assertEqual((answer, clean), (b"", False))
-        self.assertIn("no progress with 127.0.0.1:", server.stderr)
+        self.assertIn("nothing new to send to 127.0.0.1:", server.stderr)
         self.assertNotIn("Traceback", server.stderr)
         self.assertNotIn("Unhandled", server.stderr)
 

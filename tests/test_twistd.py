@@ -291,7 +291,7 @@ class TacScriptTests(TwistdTestCase):
         self.assertIn("loaded a poem from: poetry/ecstasy.txt", server.stdout)
         self.assertRegex(
             server.stdout,
-            rf"\[\S*\] sending {len(ECSTASY)} bytes of poetry to "
+            rf"\[builtins\.PoetryFactory\] sending {len(ECSTASY)} bytes of poetry to "
             r"IPv4Address\(type='TCP', host='127.0.0.1', port=\d+\)",
         )
         self.assertShutdown(server.stdout, "SIGINT")
@@ -405,7 +405,7 @@ class PluginOptionsTests(unittest.SynchronousTestCase):
             r"--poem=\s+The file containing the poem\.",
             r"--iface=\s+The interface to listen on\. \[default: localhost\]",
             r"--backlog=.*\[default: 1024\]",
-            r"--timeout=\s+Seconds a connection may go",
+            r"--timeout=\s+Seconds from the server's last write to a connection",
         ]:
             self.assertRegex(text, option)
 
