@@ -76,7 +76,8 @@ def parse_args():
         type=float,
         default=DownloadGuard.timeout,
         help="seconds without a byte from a server (poetry or transformation)"
-        " before giving up on it (default: %(default)g)",
+        " before giving up on it; connecting is also bounded by Twisted's 30 s"
+        " connect time-out (default: %(default)g)",
     )
     parser.add_argument(
         "--max-poem-size",
@@ -242,10 +243,12 @@ class GuardedDownload(policies.TimeoutProtocol):
 class DownloadGuard(policies.TimeoutFactory):
     """Wraps the factory of one download.
 
-    Gives up on a server that sends nothing for `timeout` seconds, connecting
-    included, and on a poem of more than `max_size` bytes, by resetting the
-    connection. Every failure reaches the wrapped factory as a DownloadFailed
-    that names the server and says what happened.
+    Gives up on a server that sends nothing for `timeout` seconds, and on a
+    poem of more than `max_size` bytes, by resetting the connection.
+    Connecting is given up after `timeout` seconds too, or after Twisted's
+    own connect time-out (30 s) if that comes first. Every failure reaches
+    the wrapped factory as a DownloadFailed that names the server and says
+    what happened.
     """
 
     protocol = GuardedDownload
@@ -302,6 +305,10 @@ class DownloadGuard(policies.TimeoutFactory):
             what = "Connection closed before any poem arrived."
         elif self.problem is not None:
             what = self.problem
+        elif reason.check(error.TimeoutError):
+            # connectTCP's own time-out (30 s unless told otherwise) came first.
+            seconds = getattr(self.connector, "timeout", 30)
+            what = f"Timed out after {seconds:g} s while connecting."
         elif reason.check(error.ConnectionLost) or self.resetAtConnect(reason):
             from twisted.internet import reactor
 
