@@ -486,6 +486,13 @@ class AsyncCommandLineTests(ServerCommandLineMixin, SynchronousTestCase):
         self.assertEqual(result.exit_code, 2)
         self.assertIn("--delay must not be negative, not -1", result.stderr)
 
+    def test_nanDelay(self):
+        """A delay that is not a number (nan) is a usage error."""
+        result = self.run_main("--delay", "nan")
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("--delay must not be negative, not nan", result.stderr)
+
     def test_delayReachesTheService(self):
         """--delay is what the service waits."""
         reactor = ServingReactor()

@@ -443,6 +443,7 @@ class PluginOptionsTests(unittest.SynchronousTestCase):
             (["--poem", ecstasy, "--port", "65536"], "--port must be between 0 and"),
             (["--poem", ecstasy, "--backlog", "0"], "--backlog must be at least 1"),
             (["--poem", ecstasy, "--timeout=-1"], "--timeout must not be negative"),
+            (["--poem", ecstasy, "--timeout", "nan"], "must not be negative, not nan"),
             ([], "--poem is required"),
         ]
         for args, message in cases:

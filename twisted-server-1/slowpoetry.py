@@ -103,12 +103,18 @@ def parse_args():
         parser.error(f"--port must be between 0 and 65535, not {args.port}")
     if args.backlog < 1:
         parser.error(f"--backlog must be at least 1, not {args.backlog}")
-    if args.timeout < 0:
+    # "not x >= 0" rather than "x < 0": nan compares false either way.
+    if not args.timeout >= 0:
         parser.error(f"--timeout must not be negative, not {args.timeout:g}")
     if args.num_bytes < 1:
         parser.error(f"--num-bytes must be at least 1, not {args.num_bytes}")
-    if args.delay < 0:
+    if not args.delay >= 0:
         parser.error(f"--delay must not be negative, not {args.delay}")
+    if args.timeout and args.delay >= args.timeout:
+        parser.error(
+            f"--delay ({args.delay:g}) must be less than --timeout"
+            f" ({args.timeout:g}), or every client is reset between two pieces"
+        )
     return args
 
 

@@ -99,7 +99,8 @@ def parse_args():
         parser.exit(2)
     if len(args.addresses) < 2:
         parser.error("give the transformation server and at least one poetry server")
-    if args.timeout <= 0:
+    # "not x > 0" rather than "x <= 0": nan compares false either way.
+    if not args.timeout > 0:
         parser.error(f"--timeout must be more than 0, not {args.timeout:g}")
     if args.max_poem_size < 1:
         parser.error(f"--max-poem-size must be at least 1, not {args.max_poem_size}")

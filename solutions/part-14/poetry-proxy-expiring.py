@@ -138,15 +138,16 @@ def parse_args():
         parser.error(f"--port must be between 0 and 65535, not {args.port}")
     if args.backlog < 1:
         parser.error(f"--backlog must be at least 1, not {args.backlog}")
-    if args.timeout < 0:
+    # "not x >= 0" rather than "x < 0": nan compares false either way.
+    if not args.timeout >= 0:
         parser.error(f"--timeout must not be negative, not {args.timeout:g}")
-    if args.upstream_timeout <= 0:
+    if not args.upstream_timeout > 0:
         parser.error(
             f"--upstream-timeout must be more than 0, not {args.upstream_timeout:g}"
         )
     if args.max_poem_size < 1:
         parser.error(f"--max-poem-size must be at least 1, not {args.max_poem_size}")
-    if args.max_age <= 0:
+    if not args.max_age > 0:
         parser.error(f"--max-age must be more than 0, not {args.max_age:g}")
     return args
 

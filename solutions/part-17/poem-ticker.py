@@ -74,7 +74,8 @@ def parse_args():
         help="stop after this many lines (default: never)",
     )
     args = parser.parse_args()
-    if args.delay < 0:
+    # "not x >= 0" rather than "x < 0": nan compares false either way.
+    if not args.delay >= 0:
         parser.error(f"--delay must not be negative, not {args.delay}")
     if args.lines is not None and args.lines < 1:
         parser.error(f"--lines must be at least 1, not {args.lines}")

@@ -335,7 +335,8 @@ class Options(usage.Options):
                 f"--backlog must be at least 1, not {self['backlog']}"
             )
         self["timeout"] = self._number("timeout", float)
-        if self["timeout"] < 0:
+        # "not x >= 0" rather than "x < 0": nan compares false either way.
+        if not self["timeout"] >= 0:
             raise usage.UsageError(
                 f"--timeout must not be negative, not {self['timeout']:g}"
             )
