@@ -205,14 +205,14 @@ class LineProtocolTests(SynchronousTestCase):
         """Input that ends before the first newline is refused."""
         self.assertRefused(
             b"cummingsify",
-            "bad request: no line with the transform name; resetting the connection",
+            "bad request: no line with the transform name; closing the connection",
         )
 
     def test_notUtf8(self):
         """A poem that is not UTF-8 is refused."""
         self.assertRefused(
             b"cummingsify\n\xff\xfe",
-            "bad request: the request is not UTF-8 text; resetting the connection",
+            "bad request: the request is not UTF-8 text; closing the connection",
         )
 
     def test_poemTooLong(self):
@@ -232,7 +232,7 @@ class LineProtocolTests(SynchronousTestCase):
             self.log.messages,
             [
                 f"bad request: a poem of more than {limit} bytes;"
-                " resetting the connection"
+                " closing the connection"
             ],
         )
 
@@ -241,7 +241,7 @@ class LineProtocolTests(SynchronousTestCase):
         self.assertRefused(
             b"x" * 20000 + b"\n",
             "bad request: a first line of more than 16384 bytes;"
-            " resetting the connection",
+            " closing the connection",
         )
 
     def test_closedBeforeTheEnd(self):

@@ -231,7 +231,8 @@ class PoetryClientFactory(ClientFactory):
 
 @implementer(IHalfCloseableProtocol)
 class TransformProtocol(NetstringReceiver):
-    # Set when the one request a connection may carry has arrived.
+    # Set once the one request a connection may carry has arrived, or has
+    # been given up on.
     requested = False
     # The Deferred of the transform under way, until it has fired.
     pending = None
@@ -277,13 +278,14 @@ class TransformProtocol(NetstringReceiver):
         # The client has finished sending (netcat -N): a request that is not
         # whole by now never will be.
         if not self.requested:
+            self.requested = True  # so that connectionLost does not log it again
             self.badRequest("the client stopped sending half-way")
 
     def writeConnectionLost(self):
         pass
 
     def badRequest(self, why):
-        log.msg(f"bad request: {why}; resetting the connection")
+        log.msg(f"bad request: {why}; closing the connection")
         self.transport.loseConnection()
 
     def connectionLost(self, reason):
@@ -292,7 +294,7 @@ class TransformProtocol(NetstringReceiver):
         if self.brokenPeer:
             log.msg(
                 "bad request: not a netstring of at most"
-                f" {self.MAX_LENGTH} bytes; resetting the connection"
+                f" {self.MAX_LENGTH} bytes; closing the connection"
             )
         elif not self.requested and not reason.check(ConnectionAborted):
             log.msg("connection closed before a whole request arrived")
