@@ -230,10 +230,7 @@ class LineProtocolTests(SynchronousTestCase):
         self.assertTrue(transport.disconnecting)
         self.assertEqual(
             self.log.messages,
-            [
-                f"bad request: a poem of more than {limit} bytes;"
-                " closing the connection"
-            ],
+            [f"bad request: a poem of more than {limit} bytes; closing the connection"],
         )
 
     def test_nameLineTooLong(self):

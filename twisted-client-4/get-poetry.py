@@ -126,6 +126,7 @@ class PoetryClientFactory(ClientFactory):
             d, self.deferred = self.deferred, None
             d.errback(reason)
 
+    # Added to the text's class: a poem cut short fails, rather than never firing.
     clientConnectionLost = clientConnectionFailed
 
 
@@ -139,6 +140,7 @@ def get_poetry(host, port):
     from twisted.internet import reactor
 
     factory = PoetryClientFactory(d)
+    # Not factory as in the text: the guard fails a silent or oversized download.
     reactor.connectTCP(host, port, DownloadGuard(factory))
     return d
 

@@ -132,6 +132,7 @@ class PoetryClientFactory(ClientFactory):
             d, self.deferred = self.deferred, None
             d.errback(reason)
 
+    # Added to the text's class: a poem cut short fails, rather than never firing.
     clientConnectionLost = clientConnectionFailed
 
 
@@ -145,6 +146,7 @@ def get_poetry(host, port):
     from twisted.internet import reactor
 
     factory = PoetryClientFactory(d)
+    # Not factory as in the text: the guard fails a silent or oversized download.
     reactor.connectTCP(host, port, DownloadGuard(factory))
     return d
 
@@ -199,6 +201,7 @@ class TransformProxy:
         factory = TransformClientFactory(xform_name, poem)
         from twisted.internet import reactor
 
+        # Not factory as in the text: the guard fails a silent or oversized download.
         reactor.connectTCP(self.host, self.port, DownloadGuard(factory))
         return factory.deferred
 

@@ -196,6 +196,7 @@ class PoetryClientFactory(ClientFactory):
             d, self.deferred = self.deferred, None
             d.errback(reason)
 
+    # Added to the text's class: a poem cut short fails, rather than never firing.
     clientConnectionLost = clientConnectionFailed
 
 
@@ -228,6 +229,7 @@ class ProxyService:
         factory = PoetryClientFactory()
         from twisted.internet import reactor
 
+        # Not factory as in the text: the guard fails a silent or oversized download.
         reactor.connectTCP(self.host, self.port, DownloadGuard(factory))
         factory.deferred.addCallbacks(self.set_poem, self.fetch_failed)
         return d

@@ -151,6 +151,7 @@ def get_poetry(host, port):
     from twisted.internet import reactor
 
     factory = PoetryClientFactory(d)
+    # Not factory as in the text: the guard fails a silent or oversized download.
     reactor.connectTCP(host, port, DownloadGuard(factory))
     return d
 

@@ -139,6 +139,7 @@ class PoetryClientFactory(ClientFactory):
             d, self.deferred = self.deferred, None
             d.errback(reason)
 
+    # Added to the text's class: a poem cut short fails, rather than never firing.
     clientConnectionLost = clientConnectionFailed
 
 
@@ -154,6 +155,7 @@ def get_poetry(host, port):
     d = factory.deferred
     from twisted.internet import reactor
 
+    # Not factory as in the text: the guard fails a silent or oversized download.
     reactor.connectTCP(host, port, DownloadGuard(factory))
     return d
 
@@ -208,6 +210,7 @@ class TransformProxy:
         factory = TransformClientFactory(xform_name, poem)
         from twisted.internet import reactor
 
+        # Not factory as in the text: the guard fails a silent or oversized download.
         reactor.connectTCP(self.host, self.port, DownloadGuard(factory))
         return factory.deferred
 

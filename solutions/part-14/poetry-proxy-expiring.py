@@ -203,6 +203,7 @@ class PoetryClientFactory(ClientFactory):
             d, self.deferred = self.deferred, None
             d.errback(reason)
 
+    # Added to the text's class: a poem cut short fails, rather than never firing.
     clientConnectionLost = clientConnectionFailed
 
 
@@ -238,6 +239,7 @@ class ProxyService:
         factory.deferred.addCallback(self.set_poem)
         from twisted.internet import reactor
 
+        # Not factory as in the text: the guard fails a silent or oversized download.
         reactor.connectTCP(self.host, self.port, DownloadGuard(factory))
         return factory.deferred
 

@@ -136,6 +136,7 @@ class PoetryClientFactory(ClientFactory):
             d, self.deferred = self.deferred, None
             d.errback(reason)
 
+    # Added to the text's class: a poem cut short fails, rather than never firing.
     clientConnectionLost = clientConnectionFailed
 
 
@@ -149,6 +150,7 @@ def get_poetry(host, port):
     from twisted.internet import reactor
 
     factory = PoetryClientFactory(d)
+    # Not factory as in the text: the guard fails a silent or oversized download.
     reactor.connectTCP(host, port, DownloadGuard(factory))
     return d
 
@@ -203,6 +205,7 @@ class TransformProxy:
         factory = TransformClientFactory(xform_name, poem)
         from twisted.internet import reactor
 
+        # Not factory as in the text: the guard fails a silent or oversized download.
         reactor.connectTCP(self.host, self.port, DownloadGuard(factory))
         return factory.deferred
 

@@ -124,6 +124,7 @@ class PoetryClientFactory(ClientFactory):
             d, self.deferred = self.deferred, None
             d.errback(reason)
 
+    # Added to the text's class: a poem cut short fails, rather than never firing.
     clientConnectionLost = clientConnectionFailed
 
 
@@ -145,6 +146,7 @@ class ProxyService(service.Service):
         factory.deferred.addCallback(self.set_poem)
         from twisted.internet import reactor
 
+        # Not factory as in the text: the guard fails a silent or oversized download.
         reactor.connectTCP(self.host, self.port, DownloadGuard(factory))
         return factory.deferred
 
