@@ -398,7 +398,7 @@ class PoetryServiceMaker:
             int(options["port"]),
             factory,
             interface=options["iface"],
-            backlog=int(options["backlog"]),
+            backlog=options["backlog"],
         )
         tcp_service.setServiceParent(top_service)
 

@@ -435,7 +435,7 @@ class PoetryServiceMaker:
             int(port),
             factory,
             interface=options["iface"],
-            backlog=int(options["backlog"]),
+            backlog=options["backlog"],
         )
         tcp_service.setServiceParent(poem_service)
 
