@@ -83,6 +83,13 @@ class ClientCommandLineMixin:
         self.assertEqual(result.exit_code, 2)
         self.assertIn("--timeout must be more than 0, not 0", result.stderr)
 
+    def test_nanTimeout(self):
+        """A time-out that is not a number (nan) is a usage error too."""
+        result = self.parse("--timeout", "nan", "10001", "10002")
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("--timeout must be more than 0, not nan", result.stderr)
+
     def test_badMaxPoemSize(self):
         """A size limit below one byte is a usage error."""
         result = self.parse("--max-poem-size", "0", "10001", "10002")
@@ -446,6 +453,13 @@ class ServerCommandLineMixin:
 
         self.assertEqual(result.exit_code, 2)
         self.assertIn("--timeout must not be negative, not -1", result.stderr)
+
+    def test_nanTimeout(self):
+        """A time-out that is not a number (nan) is a usage error, not a crash."""
+        result = self.run_main("--timeout", "nan", *self.ARGS)
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("--timeout must not be negative, not nan", result.stderr)
 
     def test_portInUse(self):
         """A port that is taken gives one clear line and status 1, not a traceback."""

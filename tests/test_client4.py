@@ -6,6 +6,7 @@ stand for all four clients.
 """
 
 import argparse
+import errno
 
 from twisted.internet import defer, error
 from twisted.python.failure import Failure
@@ -138,6 +139,43 @@ class DownloadTests(SynchronousTestCase):
         factory.clientConnectionFailed(connector, Failure(error.UserError()))
         self.assertEqual(
             self.failureMessage(d), "127.0.0.1:10001: Timed out after 5 s."
+        )
+
+    def test_connectorTimesOutFirst(self):
+        """connectTCP's own 30 s time-out, shorter than ours, is a time-out too."""
+        self.patch(self.module.DownloadGuard, "timeout", 45.0)
+        d, factory, connector = self.download()
+
+        self.reactor.advance(30)
+        factory.clientConnectionFailed(connector, Failure(error.TimeoutError()))
+
+        self.assertEqual(
+            self.failureMessage(d),
+            "127.0.0.1:10001: Timed out after 30 s while connecting.",
+        )
+        self.assertEqual(self.reactor.getDelayedCalls(), [])
+
+    def test_connectorTimeoutNamed(self):
+        """The connect time-out reported is the connector's own, when it has one."""
+        d, factory, connector = self.download()
+        connector.timeout = 12.5  # as connectTCP(..., timeout=12.5) would make it
+
+        factory.clientConnectionFailed(connector, Failure(error.TimeoutError()))
+
+        self.assertEqual(
+            self.failureMessage(d),
+            "127.0.0.1:10001: Timed out after 12.5 s while connecting.",
+        )
+
+    def test_resetWhileConnecting(self):
+        """A reset that beats the end of connecting is a connection broken at once."""
+        d, factory, connector = self.download()
+        reset = error.ConnectError(osError=errno.ECONNRESET, string="reset")
+
+        factory.clientConnectionFailed(connector, Failure(reset))
+
+        self.assertEqual(
+            self.failureMessage(d), "127.0.0.1:10001: Connection broke at once."
         )
 
     def test_emptyReply(self):

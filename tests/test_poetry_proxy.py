@@ -227,6 +227,13 @@ class ProxyCommandLineMixin(ServerCommandLineMixin):
         self.assertEqual(result.exit_code, 2)
         self.assertIn("invalid address 'poetry'", result.stderr)
 
+    def test_nanUpstreamTimeout(self):
+        """An upstream time-out that is not a number (nan) is a usage error."""
+        result = self.run_main("--upstream-timeout", "nan", *self.ARGS)
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("--upstream-timeout must be more than 0, not nan", result.stderr)
+
 
 class Proxy1CommandLineTests(ProxyCommandLineMixin, SynchronousTestCase):
     SCRIPT = PROXY_1

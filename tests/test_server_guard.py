@@ -11,6 +11,7 @@ import resource
 
 from twisted.internet import defer, error, protocol, task
 from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.python import log, reflect
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -28,6 +29,7 @@ from tests.helpers import (
     receive,
     slow_readers,
 )
+from tools import launch
 
 
 class Silent(protocol.Protocol):
@@ -79,7 +81,7 @@ class ServerGuardTests(SynchronousTestCase):
         self.assertTrue(transport.disconnected)
         self.assertEqual(
             self.log,
-            ["no progress with 127.0.0.1:12345 in 4 s; resetting the connection"],
+            ["nothing new to send to 127.0.0.1:12345 in 4 s; resetting the connection"],
         )
 
     def test_writesAreProgress(self):
@@ -92,6 +94,38 @@ class ServerGuardTests(SynchronousTestCase):
             proto.wrappedProtocol.transport.write(b"x")
 
         self.assertFalse(transport.disconnected)
+
+    def test_writeSequenceIsProgress(self):
+        """writeSequence counts as a write: progress, and a clean close after it."""
+        guard = self.guard()
+        proto, transport = self.connect(guard)
+
+        for _ in range(10):
+            self.clock.advance(3)
+            proto.wrappedProtocol.transport.writeSequence([b"x", b"y"])
+        proto.wrappedProtocol.transport.loseConnection()
+
+        self.assertEqual(transport.value(), b"xy" * 10)
+        self.assertTrue(transport.disconnecting)
+        self.assertFalse(transport.disconnected)
+
+    def test_unansweredLeftAlone(self):
+        """With reset_unanswered false, only a connection written to can time out."""
+        guard = self.guard(reset_unanswered=False)
+        proto, transport = self.connect(guard)
+
+        self.clock.advance(3600)
+        self.assertFalse(transport.disconnected)
+        proto.wrappedProtocol.transport.write(b"the poem")
+        self.clock.advance(4)
+        self.assertFalse(transport.disconnected)
+        self.clock.advance(1)
+
+        self.assertTrue(transport.disconnected)
+        self.assertEqual(
+            self.log.messages,
+            ["nothing new to send to 127.0.0.1:12345 in 4 s; resetting the connection"],
+        )
 
     def test_clientBytesAreNotProgress(self):
         """A client sending a byte now and then cannot keep its connection."""
@@ -201,6 +235,25 @@ class ServerGuardTests(SynchronousTestCase):
         self.assertEqual(guard.logPrefix(), "PoetryFactory")
         self.assertEqual(proto.logPrefix(), "PoetryProtocol")
 
+    def test_connectionMadeLogsUnderTheLessonFactory(self):
+        """What the protocol logs as it connects is prefixed with its factory's name."""
+        events = []
+        log.addObserver(events.append)
+        self.addCleanup(log.removeObserver, events.append)
+
+        class Greeting(protocol.Protocol):
+            def connectionMade(self):
+                log.msg("hello")
+
+        class GreetingFactory(protocol.Factory):
+            protocol = Greeting
+            noisy = False
+
+        self.connect(self.guard(GreetingFactory()))
+
+        [event] = [e for e in events if e["message"] == ("hello",)]
+        self.assertEqual(event["system"], reflect.qual(GreetingFactory))
+
 
 class BigPoemServerTests(ScriptTestCase):
     """A real fastpoetry.py with a poem far larger than the socket buffers."""
@@ -248,7 +301,7 @@ class BigPoemServerTests(ScriptTestCase):
 
         for sock in held:
             sock.close()
-        self.assertEqual(server.stderr.count(" in 0.4 s; resetting the connection"), 3)
+        self.assertEqual(server.stderr.count("nothing new to send to 127.0.0.1:"), 3)
 
     @defer.inlineCallbacks
     def test_stopCutsPoems(self):
@@ -277,3 +330,31 @@ class BigPoemServerTests(ScriptTestCase):
 
         self.assertEqual(received, poem_bytes("ecstasy.txt"))
         self.assertTrue(clean)
+
+
+class ProxyWaitingTests(ScriptTestCase):
+    """A real proxy with a short --timeout in front of a slow poetry server."""
+
+    @defer.inlineCallbacks
+    def test_slowFetchOutlastsTimeout(self):
+        """A client waiting longer than --timeout for a fetch that goes on gets its poem."""
+        # Three pieces, 0.3 s apart: the fetch takes about 0.9 s.
+        upstream = yield self.start_server(
+            launch.SLOWPOETRY,
+            "--port",
+            "0",
+            "--num-bytes",
+            "300",
+            "--delay",
+            "0.3",
+            poem_path("science.txt"),
+        )
+        proxy = yield self.start_server(
+            launch.PROXY_1, "--port", "0", "--timeout", "0.4", str(upstream.port)
+        )
+
+        received, clean = yield receive(proxy.port)
+
+        self.assertEqual(received, poem_bytes("science.txt"))
+        self.assertTrue(clean)
+        self.assertNotIn("resetting the connection", proxy.stderr)

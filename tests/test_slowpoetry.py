@@ -13,7 +13,7 @@ from tests.helpers import (
     poem_bytes,
     poem_path,
 )
-from tests.mixins import PoemFileServerMixin, ServerEndToEndMixin
+from tests.mixins import PoemFileServerMixin, ServerEndToEndMixin, ServingReactor
 from tools import launch
 
 SCRIPT = launch.SLOWPOETRY
@@ -134,6 +134,35 @@ class SlowPoetryCommandLineTests(PoemFileServerMixin, SynchronousTestCase):
         self.assertEqual(result.exit_code, 2)
         self.assertIn("--delay must not be negative, not -1.0", result.stderr)
 
+    def test_nanDelay(self):
+        """A delay that is not a number (nan) is refused, not served."""
+        result = self.run_main("--delay", "nan", *self.ARGS)
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("--delay must not be negative, not nan", result.stderr)
+
+    def test_delayNotShorterThanTimeout(self):
+        """A delay the guard would reset every client for is a usage error."""
+        for delay, timeout in [("60", "60"), ("5", "2")]:
+            result = self.run_main("--delay", delay, "--timeout", timeout, *self.ARGS)
+
+            self.assertEqual(result.exit_code, 2)
+            self.assertIn(
+                f"--delay ({delay}) must be less than --timeout ({timeout})",
+                result.stderr,
+            )
+
+    def test_longDelayWithoutTimeout(self):
+        """With --timeout 0 (no time-out), any delay will do."""
+        reactor = ServingReactor()
+
+        result = self.run_main(
+            "--delay", "600", "--timeout", "0", *self.ARGS, reactor=reactor
+        )
+
+        self.assertEqual(result.exit_code, 0)
+        self.assertEqual(reactor.listening[0].factory.wrappedFactory.delay, 600)
+
 
 class SlowPoetryEndToEndTests(ServerEndToEndMixin, ScriptTestCase):
     """The real script: pieces, half-close, and a client that leaves."""
@@ -148,7 +177,9 @@ class SlowPoetryEndToEndTests(ServerEndToEndMixin, ScriptTestCase):
     def test_clientThatLeavesIsLogged(self):
         """A client that hangs up mid-poem is logged, and the next client is served."""
         server = yield self.start_server(
-            SCRIPT, "--num-bytes", "10", "--delay", "60", poem_path("science.txt")
+            SCRIPT,
+            *("--num-bytes", "10", "--delay", "60", "--timeout", "0"),
+            poem_path("science.txt"),
         )
 
         first = yield first_bytes_then_reset(server.port)

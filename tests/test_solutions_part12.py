@@ -468,12 +468,14 @@ class SyncTransformClientScriptTests(ScriptTestCase):
         )
 
     def test_badCommandLine(self):
-        """A bad address, a dotted transform or a zero time-out: usage, status 2."""
+        """A bad address, a dotted transform, a time-out of 0, nan or inf: usage, status 2."""
         main = load_script(CLIENT).main
         for args, message in [
             (["ten"], "invalid address 'ten'"),
             (["--xform", "a.b", "11000"], "--xform must be a name without a '.'"),
             (["--timeout", "0", "11000"], "--timeout must be more than 0"),
+            (["--timeout", "nan", "11000"], "--timeout must be more than 0"),
+            (["--timeout", "inf", "11000"], "--timeout must be more than 0"),
         ]:
             result = run_in_process(main, *args)
 

@@ -204,14 +204,14 @@ class LineProtocolTests(SynchronousTestCase):
         """Input that ends before the first newline is refused."""
         self.assertRefused(
             b"cummingsify",
-            "bad request: no line with the transform name; resetting the connection",
+            "bad request: no line with the transform name; closing the connection",
         )
 
     def test_notUtf8(self):
         """A poem that is not UTF-8 is refused."""
         self.assertRefused(
             b"cummingsify\n\xff\xfe",
-            "bad request: the request is not UTF-8 text; resetting the connection",
+            "bad request: the request is not UTF-8 text; closing the connection",
         )
 
     def test_poemTooLong(self):
@@ -229,10 +229,7 @@ class LineProtocolTests(SynchronousTestCase):
         self.assertTrue(transport.disconnecting)
         self.assertEqual(
             self.log,
-            [
-                f"bad request: a poem of more than {limit} bytes;"
-                " resetting the connection"
-            ],
+            [f"bad request: a poem of more than {limit} bytes; closing the connection"],
         )
 
     def test_nameLineTooLong(self):
@@ -240,7 +237,7 @@ class LineProtocolTests(SynchronousTestCase):
         self.assertRefused(
             b"x" * 20000 + b"\n",
             "bad request: a first line of more than 16384 bytes;"
-            " resetting the connection",
+            " closing the connection",
         )
 
     def test_closedBeforeTheEnd(self):
@@ -463,7 +460,7 @@ class AsyncServerTests(ScriptTestCase):
         yield server.wait_for(CANCELLED.encode())
 
         self.assertEqual((answer, clean), (b"", False))
-        self.assertIn("no progress with 127.0.0.1:", server.stderr)
+        self.assertIn("nothing new to send to 127.0.0.1:", server.stderr)
         self.assertNotIn("Traceback", server.stderr)
         self.assertNotIn("Unhandled", server.stderr)
 
@@ -481,6 +478,13 @@ class AsyncCommandLineTests(ServerCommandLineMixin, SynchronousTestCase):
 
         self.assertEqual(result.exit_code, 2)
         self.assertIn("--delay must not be negative, not -1", result.stderr)
+
+    def test_nanDelay(self):
+        """A delay that is not a number (nan) is a usage error."""
+        result = self.run_main("--delay", "nan")
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("--delay must not be negative, not nan", result.stderr)
 
     def test_delayReachesTheService(self):
         """--delay is what the service waits."""

@@ -160,6 +160,13 @@ class ExpiringCommandLineTests(ServerCommandLineMixin, SynchronousTestCase):
         self.assertEqual(result.exit_code, 2)
         self.assertIn("--max-age must be more than 0, not 0", result.stderr)
 
+    def test_maxAgeNotANumber(self):
+        """A max age of nan (which never compares older) is a usage error."""
+        result = self.run_main("--max-age", "nan", "10001")
+
+        self.assertEqual(result.exit_code, 2)
+        self.assertIn("--max-age must be more than 0, not nan", result.stderr)
+
 
 class ExpiringEndToEndTests(ScriptTestCase):
     """The real proxy, with a cache that expires at once."""

@@ -479,6 +479,8 @@ class ProxyPluginTests(unittest.TestCase):
             (["--server", "1", "--upstream-timeout", "0"], "--upstream-timeout must"),
             (["--server", "1", "--max-poem-size", "0"], "--max-poem-size must be"),
             (["--server", "1", "--timeout", "-1"], "--timeout must not be negative"),
+            (["--server", "1", "--timeout", "nan"], "must not be negative, not nan"),
+            (["--server", "1", "--upstream-timeout", "nan"], "more than 0, not nan"),
         ]
         for args, message in cases:
             with self.subTest(args=args):

@@ -511,6 +511,14 @@ class PoemTickerScriptTests(ScriptTestCase):
             self.assertIn(message, result.stderr)
 
     @defer.inlineCallbacks
+    def test_nanDelay(self):
+        """--delay nan is a usage error."""
+        proc = yield self.run_script(TICKER, "--delay", "nan", "10002")
+
+        self.assertEqual(proc.exit_code, 2)
+        self.assertIn("--delay must not be negative, not nan", proc.stderr)
+
+    @defer.inlineCallbacks
     def test_cancelDuringDownloadClosesConnection(self):
         """Cancelling while the poem is still downloading closes the connection."""
         server = listen_silent(self)

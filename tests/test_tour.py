@@ -21,7 +21,7 @@ from pathlib import Path
 from twisted.internet import defer, task
 from twisted.trial import unittest
 
-from tests.helpers import ROOT, ScriptTestCase, path_with_python_only
+from tests.helpers import ROOT, ScriptTestCase, dead_port, path_with_python_only
 from tools import launch
 from tools.tour import part11
 from tools.tour.commands import Server, python
@@ -313,24 +313,12 @@ class FailingStepTests(unittest.TestCase):
     @defer.inlineCallbacks
     def test_serverThatResets(self):
         """A poetry server that resets its clients fails the steps that use it."""
-        # In place of the fast server: the slow server, sending 10 bytes, and
-        # told by its own --timeout to reset a connection that has had
-        # nothing new for 0.2 s (the next piece would come in a minute).
+        # In place of the fast server: proxy 1.0 in front of a poetry server
+        # that is down, which resets each client, having no poem to give.
         faulty = Server(
             "fast",
             "faulty",
-            python(
-                launch.SLOWPOETRY,
-                "--port",
-                "0",
-                "--num-bytes",
-                "10",
-                "--delay",
-                "60",
-                "--timeout",
-                "0.2",
-                "poetry/fascination.txt",
-            ),
+            python(launch.PROXY_1, "--port", "0", str(dead_port(self))),
         )
         self.patch(part11, "FAST", faulty)
         out = io.StringIO()

@@ -168,6 +168,29 @@ class TransformProtocolTests(SynchronousTestCase):
 
         self.assertEqual(self.log, ["connection closed before a whole request arrived"])
 
+    def test_halfClosedPartialRequest(self):
+        """A client that stops sending half-way is logged once, guarded or not."""
+        half_way = "bad request: the client stopped sending half-way;"
+        for guarded, reason in [(False, ConnectionDone), (True, ConnectionAborted)]:
+            self.log.clear()
+            factory = self.factory
+            if guarded:
+                factory = self.module.ServerGuard(factory, 0)
+            proto, transport = connect_protocol(factory)
+
+            proto.dataReceived(BAD_REQUESTS["cut off half-way"])
+            proto.readConnectionLost()
+            # Without the guard the protocol closes; the guard resets instead.
+            self.assertEqual(
+                (transport.disconnecting, transport.disconnected), (True, guarded)
+            )
+            proto.connectionLost(Failure(reason()))
+
+            self.assertEqual(transport.value(), b"")
+            self.assertEqual(
+                self.log.messages, [f"{half_way} closing the connection"], guarded
+            )
+
 
 class TransformScriptTests(ScriptTestCase):
     """The real server, bad clients included."""

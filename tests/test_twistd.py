@@ -324,7 +324,7 @@ class TacScriptTests(TwistdTestCase):
         self.assertIn("loaded a poem from: poetry/ecstasy.txt", server.stdout)
         self.assertRegex(
             server.stdout,
-            rf"\[\S*\] sending {len(ECSTASY)} bytes of poetry to "
+            rf"\[builtins\.PoetryFactory\] sending {len(ECSTASY)} bytes of poetry to "
             r"IPv4Address\(type='TCP', host='127.0.0.1', port=\d+\)",
         )
         self.assertShutdown(server.stdout, "SIGINT")
@@ -426,7 +426,7 @@ class PluginOptionsTests(unittest.SynchronousTestCase):
             r"--poem=\s+The file containing the poem\.",
             r"--iface=\s+The interface to listen on\. \[default: localhost\]",
             r"--backlog=.*\[default: 1024\]",
-            r"--timeout=\s+Seconds a connection may go",
+            r"--timeout=\s+Seconds from the server's last write to a connection",
         ]:
             self.assertRegex(text, option)
 
@@ -464,6 +464,7 @@ class PluginOptionsTests(unittest.SynchronousTestCase):
             (["--poem", ecstasy, "--port", "65536"], "--port must be between 0 and"),
             (["--poem", ecstasy, "--backlog", "0"], "--backlog must be at least 1"),
             (["--poem", ecstasy, "--timeout=-1"], "--timeout must not be negative"),
+            (["--poem", ecstasy, "--timeout", "nan"], "must not be negative, not nan"),
             ([], "--poem is required"),
         ]
         for args, message in cases:

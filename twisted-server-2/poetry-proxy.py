@@ -29,13 +29,15 @@ proxy honest with both sides:
   that sends nothing for --upstream-timeout seconds, or a poem over
   --max-poem-size, or a connection that breaks, is a failed fetch: one line
   on stderr, nothing cached, and the next client makes the proxy try again;
-- towards its clients (a ServerGuard around the factory): a client the proxy
-  has sent nothing new for --timeout seconds is reset; a client whose poem
-  could not be fetched is reset rather than closed, so it cannot take the
-  silence for an empty poem; a client that has finished sending (netcat -N)
-  still gets its poem; connections beyond what the process's descriptors
-  allow are refused, with one log line per burst; and when the proxy stops,
-  the clients still waiting or reading are reset.
+- towards its clients (a ServerGuard around the factory): a client is reset
+  --timeout seconds after the proxy last wrote to it, so it has that long to
+  take the poem (a client waiting for the fetch is not: the fetch has its
+  own time-outs); a client whose poem could not be fetched is reset rather
+  than closed, so it cannot take the silence for an empty poem; a client
+  that has finished sending (netcat -N) still gets its poem; connections
+  beyond what the process's descriptors allow are refused, with one log line
+  per burst; and when the proxy stops, the clients still waiting or reading
+  are reset.
 """
 
 import argparse
@@ -49,7 +51,7 @@ from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import ClientFactory, Protocol, ServerFactory
 from twisted.protocols import policies
-from twisted.python import log
+from twisted.python import log, reflect
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -101,15 +103,17 @@ def parse_args():
         "--timeout",
         type=float,
         default=60.0,
-        help="seconds a client may go without the proxy sending it anything"
-        " new before it is reset; 0: never (default: %(default)g)",
+        help="seconds from the proxy's last write to a client until the"
+        " connection is reset: a client has that long to take the poem (one"
+        " waiting for the fetch is not reset); 0: never (default: %(default)g)",
     )
     parser.add_argument(
         "--upstream-timeout",
         type=float,
         default=DownloadGuard.timeout,
         help="seconds without a byte from the poetry server before a fetch is"
-        " given up (default: %(default)g)",
+        " given up; connecting is also bounded by Twisted's 30 s connect"
+        " time-out (default: %(default)g)",
     )
     parser.add_argument(
         "--max-poem-size",
@@ -122,9 +126,10 @@ def parse_args():
         parser.error(f"--port must be between 0 and 65535, not {args.port}")
     if args.backlog < 1:
         parser.error(f"--backlog must be at least 1, not {args.backlog}")
-    if args.timeout < 0:
+    # "not x >= 0" rather than "x < 0": nan compares false either way.
+    if not args.timeout >= 0:
         parser.error(f"--timeout must not be negative, not {args.timeout:g}")
-    if args.upstream_timeout <= 0:
+    if not args.upstream_timeout > 0:
         parser.error(
             f"--upstream-timeout must be more than 0, not {args.upstream_timeout:g}"
         )
@@ -184,6 +189,7 @@ class PoetryClientFactory(ClientFactory):
             d, self.deferred = self.deferred, None
             d.errback(reason)
 
+    # Added to the text's class: a poem cut short fails, rather than never firing.
     clientConnectionLost = clientConnectionFailed
 
 
@@ -205,6 +211,7 @@ class ProxyService:
         factory.deferred.addCallback(self.set_poem)
         from twisted.internet import reactor
 
+        # Not factory as in the text: the guard fails a silent or oversized download.
         reactor.connectTCP(self.host, self.port, DownloadGuard(factory))
         return factory.deferred
 
@@ -231,7 +238,12 @@ class GuardedConnection(policies.ProtocolWrapper):
         Protocol.makeConnection(self, transport)
         self.lastProgress = self.factory.tick
         self.factory.registerProtocol(self)
-        self.wrappedProtocol.makeConnection(self)
+        # What the lesson's protocol logs here is prefixed with its factory's
+        # name, as the text shows it, rather than with the guard's.
+        system = reflect.qual(type(self.factory.wrappedFactory))
+        log.callWithContext(
+            {"system": system}, self.wrappedProtocol.makeConnection, self
+        )
 
     def write(self, data):
         self.written = True
@@ -270,11 +282,15 @@ class GuardedConnection(policies.ProtocolWrapper):
 class ServerGuard(policies.WrappingFactory):
     """Wraps a server's factory, to keep it serving whatever its clients do.
 
-    A connection on which the server has written nothing for `timeout`
-    seconds (checked every quarter of it) is reset. Connections beyond what
-    the process's file descriptors allow are refused, with a log line when
-    refusing starts and one when it stops. `cutConnections` resets the
-    connections still open, for when the server stops.
+    A connection is reset `timeout` seconds after the server last wrote to
+    it (or accepted it), checked every quarter of that time: a client has
+    that long to take each write, a whole poem if it came at once. With
+    `reset_unanswered` false, a connection not yet written to is left alone
+    (a proxy's client, waiting on a fetch with time-outs of its own).
+    Connections beyond what the process's file descriptors allow are
+    refused, with a log line when refusing starts and one when it stops.
+    `cutConnections` resets the connections still open, for when the server
+    stops.
     """
 
     protocol = GuardedConnection
@@ -288,9 +304,12 @@ class ServerGuard(policies.WrappingFactory):
     # The reactor, unless a test puts a task.Clock here.
     clock = None
 
-    def __init__(self, factory, timeout, descriptors_per_client=1):
+    def __init__(
+        self, factory, timeout, descriptors_per_client=1, reset_unanswered=True
+    ):
         super().__init__(factory)
         self.timeout = timeout
+        self.reset_unanswered = reset_unanswered
         soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         room = soft_limit - self.spare_descriptors
         self.limit = max(1, room // descriptors_per_client)
@@ -300,7 +319,7 @@ class ServerGuard(policies.WrappingFactory):
 
     def logPrefix(self):
         # Twisted's own lines ("PoetryFactory starting on 10000") name the
-        # lesson's factory, as the text shows them.
+        # lesson's factory, not the guard.
         return self.wrappedFactory.logPrefix()
 
     def startFactory(self):
@@ -320,10 +339,12 @@ class ServerGuard(policies.WrappingFactory):
         # More than one quarter if the reactor was busy for that long.
         self.tick += quarters
         for p in list(self.protocols):
+            if not (p.written or self.reset_unanswered):
+                continue  # still waiting for its answer
             if self.tick - p.lastProgress > 4:
                 peer = p.getPeer()
                 log.msg(
-                    f"no progress with {peer.host}:{peer.port} in"
+                    f"nothing new to send to {peer.host}:{peer.port} in"
                     f" {self.timeout:g} s; resetting the connection"
                 )
                 p.transport.abortConnection()
@@ -389,10 +410,12 @@ class GuardedDownload(policies.TimeoutProtocol):
 class DownloadGuard(policies.TimeoutFactory):
     """Wraps the factory of one download.
 
-    Gives up on a server that sends nothing for `timeout` seconds, connecting
-    included, and on a poem of more than `max_size` bytes, by resetting the
-    connection. Every failure is logged once and reaches the wrapped factory
-    as a DownloadFailed that names the server and says what happened.
+    Gives up on a server that sends nothing for `timeout` seconds, and on a
+    poem of more than `max_size` bytes, by resetting the connection.
+    Connecting is given up after `timeout` seconds too, or after Twisted's
+    own connect time-out (30 s) if that comes first. Every failure is logged
+    once and reaches the wrapped factory as a DownloadFailed that names the
+    server and says what happened.
     """
 
     protocol = GuardedDownload
@@ -449,6 +472,10 @@ class DownloadGuard(policies.TimeoutFactory):
             what = "Connection closed before any poem arrived."
         elif self.problem is not None:
             what = self.problem
+        elif reason.check(error.TimeoutError):
+            # connectTCP's own time-out (30 s unless told otherwise) came first.
+            seconds = getattr(self.connector, "timeout", 30)
+            what = f"Timed out after {seconds:g} s while connecting."
         elif reason.check(error.ConnectionLost) or self.resetAtConnect(reason):
             from twisted.internet import reactor
 
@@ -473,8 +500,12 @@ def main():
     service = ProxyService(host, port)
 
     factory = PoetryProxyFactory(service)
-    # Each client may need a second descriptor, for its fetch on a miss.
-    guard = ServerGuard(factory, args.timeout, descriptors_per_client=2)
+    # Each client may need a second descriptor, for its fetch on a miss. A
+    # client waiting for that fetch is not reset: the fetch's own guard
+    # bounds the wait.
+    guard = ServerGuard(
+        factory, args.timeout, descriptors_per_client=2, reset_unanswered=False
+    )
 
     from twisted.internet import reactor
 

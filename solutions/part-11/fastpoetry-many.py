@@ -28,14 +28,14 @@ a port cannot be listened on, it says which and serves nothing.
 
 Around the lesson's two classes, main() wraps each factory in a ServerGuard
 of its own, so each port gets what fastpoetry.py gives its one port: a
-connection on which the server has had nothing new to send for --timeout
-seconds is reset (one log line names the client); a client that has finished
-sending (netcat -N, socat) still gets its poem; connections beyond what the
-process's file descriptors allow are refused, with one log line per burst
-(the ports share the process's descriptors, so each guard gets an equal part
-of them); and when the server stops (Ctrl-C, kill), the poems still being
-sent are cut with a reset, so their clients can tell. Each poem file must be
-a regular, non-empty file of at most 64 MiB.
+connection is reset --timeout seconds after the server last wrote to it, so
+a client has that long to take the poem (one log line names the client); a
+client that has finished sending (netcat -N, socat) still gets its poem;
+connections beyond what the process's file descriptors allow are refused,
+with one log line per burst (the ports share the process's descriptors, so
+each guard gets an equal part of them); and when the server stops (Ctrl-C,
+kill), the poems still being sent are cut with a reset, so their clients can
+tell. Each poem file must be a regular, non-empty file of at most 64 MiB.
 """
 
 import argparse
@@ -49,7 +49,7 @@ from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.protocols import policies
-from twisted.python import log
+from twisted.python import log, reflect
 from zope.interface import implementer
 
 # The largest poem a server will load.
@@ -86,8 +86,9 @@ def parse_args():
         "--timeout",
         type=float,
         default=60.0,
-        help="seconds a connection may go without the server sending anything"
-        " new before it is reset; 0: never (default: %(default)g)",
+        help="seconds from the server's last write to a connection (or from"
+        " accepting it) until the connection is reset: a client has that long"
+        " to take the poem; 0: never (default: %(default)g)",
     )
     # Intermixed, so that each --port can stand next to its poem.
     args = parser.parse_intermixed_args()
@@ -106,7 +107,8 @@ def parse_args():
             parser.error(f"--port must be between 0 and 65535, not {port}")
     if args.backlog < 1:
         parser.error(f"--backlog must be at least 1, not {args.backlog}")
-    if args.timeout < 0:
+    # "not x >= 0" rather than "x < 0": nan compares false either way.
+    if not args.timeout >= 0:
         parser.error(f"--timeout must not be negative, not {args.timeout:g}")
     return args
 
@@ -164,7 +166,12 @@ class GuardedConnection(policies.ProtocolWrapper):
         Protocol.makeConnection(self, transport)
         self.lastProgress = self.factory.tick
         self.factory.registerProtocol(self)
-        self.wrappedProtocol.makeConnection(self)
+        # What the lesson's protocol logs here is prefixed with its factory's
+        # name, as the text shows it, rather than with the guard's.
+        system = reflect.qual(type(self.factory.wrappedFactory))
+        log.callWithContext(
+            {"system": system}, self.wrappedProtocol.makeConnection, self
+        )
 
     def write(self, data):
         self.written = True
@@ -203,11 +210,15 @@ class GuardedConnection(policies.ProtocolWrapper):
 class ServerGuard(policies.WrappingFactory):
     """Wraps a server's factory, to keep it serving whatever its clients do.
 
-    A connection on which the server has written nothing for `timeout`
-    seconds (checked every quarter of it) is reset. Connections beyond what
-    the process's file descriptors allow are refused, with a log line when
-    refusing starts and one when it stops. `cutConnections` resets the
-    connections still open, for when the server stops.
+    A connection is reset `timeout` seconds after the server last wrote to
+    it (or accepted it), checked every quarter of that time: a client has
+    that long to take each write, a whole poem if it came at once. With
+    `reset_unanswered` false, a connection not yet written to is left alone
+    (a proxy's client, waiting on a fetch with time-outs of its own).
+    Connections beyond what the process's file descriptors allow are
+    refused, with a log line when refusing starts and one when it stops.
+    `cutConnections` resets the connections still open, for when the server
+    stops.
     """
 
     protocol = GuardedConnection
@@ -221,9 +232,12 @@ class ServerGuard(policies.WrappingFactory):
     # The reactor, unless a test puts a task.Clock here.
     clock = None
 
-    def __init__(self, factory, timeout, descriptors_per_client=1):
+    def __init__(
+        self, factory, timeout, descriptors_per_client=1, reset_unanswered=True
+    ):
         super().__init__(factory)
         self.timeout = timeout
+        self.reset_unanswered = reset_unanswered
         soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         room = soft_limit - self.spare_descriptors
         self.limit = max(1, room // descriptors_per_client)
@@ -233,7 +247,7 @@ class ServerGuard(policies.WrappingFactory):
 
     def logPrefix(self):
         # Twisted's own lines ("PoetryFactory starting on 10000") name the
-        # lesson's factory, as the text shows them.
+        # lesson's factory, not the guard.
         return self.wrappedFactory.logPrefix()
 
     def startFactory(self):
@@ -253,10 +267,12 @@ class ServerGuard(policies.WrappingFactory):
         # More than one quarter if the reactor was busy for that long.
         self.tick += quarters
         for p in list(self.protocols):
+            if not (p.written or self.reset_unanswered):
+                continue  # still waiting for its answer
             if self.tick - p.lastProgress > 4:
                 peer = p.getPeer()
                 log.msg(
-                    f"no progress with {peer.host}:{peer.port} in"
+                    f"nothing new to send to {peer.host}:{peer.port} in"
                     f" {self.timeout:g} s; resetting the connection"
                 )
                 p.transport.abortConnection()

@@ -101,7 +101,8 @@ def parse_args():
         parser.error(f"--port must be between 0 and 65535, not {args.port}")
     if args.backlog < 1:
         parser.error(f"--backlog must be at least 1, not {args.backlog}")
-    if args.timeout < 0:
+    # "not x >= 0" rather than "x < 0": nan compares false either way.
+    if not args.timeout >= 0:
         parser.error(f"--timeout must not be negative, not {args.timeout:g}")
     return args
 

@@ -108,8 +108,9 @@ def parse_args():
     if not args.xform or "." in args.xform:
         # The request is "<name>.<poem>": a dot would end the name early.
         parser.error(f"--xform must be a name without a '.', not {args.xform!r}")
-    if args.timeout <= 0:
-        parser.error(f"--timeout must be more than 0, not {args.timeout}")
+    # nan compares false, so it fails this too; a socket cannot wait for ever.
+    if not 0 < args.timeout < float("inf"):
+        parser.error(f"--timeout must be more than 0 and finite, not {args.timeout}")
     return args
 
 

@@ -62,7 +62,7 @@ from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.protocols import policies
 from twisted.protocols.basic import LineReceiver, NetstringReceiver
-from twisted.python import log
+from twisted.python import log, reflect
 from zope.interface import implementer
 
 
@@ -97,8 +97,10 @@ def parse_args():
         "--timeout",
         type=float,
         default=60.0,
-        help="seconds a connection may go without the server sending anything"
-        " new before it is reset; 0: never (default: %(default)g)",
+        help="seconds from the server's last write to a connection (or from"
+        " accepting it) until the connection is reset: a client has that long"
+        " to send its request, then to take the answer; 0: never"
+        " (default: %(default)g)",
     )
     args = parser.parse_args()
     if not 0 <= args.port <= 65535:
@@ -107,7 +109,8 @@ def parse_args():
         parser.error(f"--line-port must be between 0 and 65535, not {args.line_port}")
     if args.backlog < 1:
         parser.error(f"--backlog must be at least 1, not {args.backlog}")
-    if args.timeout < 0:
+    # "not x >= 0" rather than "x < 0": nan compares false either way.
+    if not args.timeout >= 0:
         parser.error(f"--timeout must not be negative, not {args.timeout:g}")
     return args
 
@@ -119,7 +122,8 @@ class TransformService:
 
 @implementer(IHalfCloseableProtocol)
 class TransformProtocol(NetstringReceiver):
-    # Set when the one request a connection may carry has arrived.
+    # Set once the one request a connection may carry has arrived, or has
+    # been given up on.
     requested = False
 
     def stringReceived(self, request):
@@ -154,13 +158,14 @@ class TransformProtocol(NetstringReceiver):
         # The client has finished sending (netcat -N): a request that is not
         # whole by now never will be.
         if not self.requested:
+            self.requested = True  # so that connectionLost does not log it again
             self.badRequest("the client stopped sending half-way")
 
     def writeConnectionLost(self):
         pass
 
     def badRequest(self, why):
-        log.msg(f"bad request: {why}; resetting the connection")
+        log.msg(f"bad request: {why}; closing the connection")
         self.transport.loseConnection()
 
     def connectionLost(self, reason):
@@ -169,7 +174,7 @@ class TransformProtocol(NetstringReceiver):
         if self.brokenPeer:
             log.msg(
                 "bad request: not a netstring of at most"
-                f" {self.MAX_LENGTH} bytes; resetting the connection"
+                f" {self.MAX_LENGTH} bytes; closing the connection"
             )
         elif not self.requested and not reason.check(ConnectionAborted):
             log.msg("connection closed before a whole request arrived")
@@ -266,7 +271,7 @@ class LineTransformProtocol(LineReceiver):
         pass
 
     def badRequest(self, why):
-        log.msg(f"bad request: {why}; resetting the connection")
+        log.msg(f"bad request: {why}; closing the connection")
         self.transport.loseConnection()
 
     def connectionLost(self, reason):
@@ -297,7 +302,12 @@ class GuardedConnection(policies.ProtocolWrapper):
         Protocol.makeConnection(self, transport)
         self.lastProgress = self.factory.tick
         self.factory.registerProtocol(self)
-        self.wrappedProtocol.makeConnection(self)
+        # What the lesson's protocol logs here is prefixed with its factory's
+        # name, as the text shows it, rather than with the guard's.
+        system = reflect.qual(type(self.factory.wrappedFactory))
+        log.callWithContext(
+            {"system": system}, self.wrappedProtocol.makeConnection, self
+        )
 
     def write(self, data):
         self.written = True
@@ -336,11 +346,15 @@ class GuardedConnection(policies.ProtocolWrapper):
 class ServerGuard(policies.WrappingFactory):
     """Wraps a server's factory, to keep it serving whatever its clients do.
 
-    A connection on which the server has written nothing for `timeout`
-    seconds (checked every quarter of it) is reset. Connections beyond what
-    the process's file descriptors allow are refused, with a log line when
-    refusing starts and one when it stops. `cutConnections` resets the
-    connections still open, for when the server stops.
+    A connection is reset `timeout` seconds after the server last wrote to
+    it (or accepted it), checked every quarter of that time: a client has
+    that long to take each write, a whole poem if it came at once. With
+    `reset_unanswered` false, a connection not yet written to is left alone
+    (a proxy's client, waiting on a fetch with time-outs of its own).
+    Connections beyond what the process's file descriptors allow are
+    refused, with a log line when refusing starts and one when it stops.
+    `cutConnections` resets the connections still open, for when the server
+    stops.
     """
 
     protocol = GuardedConnection
@@ -354,9 +368,12 @@ class ServerGuard(policies.WrappingFactory):
     # The reactor, unless a test puts a task.Clock here.
     clock = None
 
-    def __init__(self, factory, timeout, descriptors_per_client=1):
+    def __init__(
+        self, factory, timeout, descriptors_per_client=1, reset_unanswered=True
+    ):
         super().__init__(factory)
         self.timeout = timeout
+        self.reset_unanswered = reset_unanswered
         soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         room = soft_limit - self.spare_descriptors
         self.limit = max(1, room // descriptors_per_client)
@@ -366,7 +383,7 @@ class ServerGuard(policies.WrappingFactory):
 
     def logPrefix(self):
         # Twisted's own lines ("PoetryFactory starting on 10000") name the
-        # lesson's factory, as the text shows them.
+        # lesson's factory, not the guard.
         return self.wrappedFactory.logPrefix()
 
     def startFactory(self):
@@ -386,10 +403,12 @@ class ServerGuard(policies.WrappingFactory):
         # More than one quarter if the reactor was busy for that long.
         self.tick += quarters
         for p in list(self.protocols):
+            if not (p.written or self.reset_unanswered):
+                continue  # still waiting for its answer
             if self.tick - p.lastProgress > 4:
                 peer = p.getPeer()
                 log.msg(
-                    f"no progress with {peer.host}:{peer.port} in"
+                    f"nothing new to send to {peer.host}:{peer.port} in"
                     f" {self.timeout:g} s; resetting the connection"
                 )
                 p.transport.abortConnection()

@@ -49,7 +49,7 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import ClientFactory, Protocol, ServerFactory
 from twisted.protocols import policies
-from twisted.python import log
+from twisted.python import log, reflect
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -105,6 +105,7 @@ class PoetryClientFactory(ClientFactory):
             d, self.deferred = self.deferred, None
             d.errback(reason)
 
+    # Added to the text's class: a poem cut short fails, rather than never firing.
     clientConnectionLost = clientConnectionFailed
 
 
@@ -126,6 +127,7 @@ class ProxyService(service.Service):
         factory.deferred.addCallback(self.set_poem)
         from twisted.internet import reactor
 
+        # Not factory as in the text: the guard fails a silent or oversized download.
         reactor.connectTCP(self.host, self.port, DownloadGuard(factory))
         return factory.deferred
 
@@ -152,7 +154,12 @@ class GuardedConnection(policies.ProtocolWrapper):
         Protocol.makeConnection(self, transport)
         self.lastProgress = self.factory.tick
         self.factory.registerProtocol(self)
-        self.wrappedProtocol.makeConnection(self)
+        # What the lesson's protocol logs here is prefixed with its factory's
+        # name, as the text shows it, rather than with the guard's.
+        system = reflect.qual(type(self.factory.wrappedFactory))
+        log.callWithContext(
+            {"system": system}, self.wrappedProtocol.makeConnection, self
+        )
 
     def write(self, data):
         self.written = True
@@ -191,11 +198,15 @@ class GuardedConnection(policies.ProtocolWrapper):
 class ServerGuard(policies.WrappingFactory):
     """Wraps a server's factory, to keep it serving whatever its clients do.
 
-    A connection on which the server has written nothing for `timeout`
-    seconds (checked every quarter of it) is reset. Connections beyond what
-    the process's file descriptors allow are refused, with a log line when
-    refusing starts and one when it stops. `cutConnections` resets the
-    connections still open, for when the server stops.
+    A connection is reset `timeout` seconds after the server last wrote to
+    it (or accepted it), checked every quarter of that time: a client has
+    that long to take each write, a whole poem if it came at once. With
+    `reset_unanswered` false, a connection not yet written to is left alone
+    (a proxy's client, waiting on a fetch with time-outs of its own).
+    Connections beyond what the process's file descriptors allow are
+    refused, with a log line when refusing starts and one when it stops.
+    `cutConnections` resets the connections still open, for when the server
+    stops.
     """
 
     protocol = GuardedConnection
@@ -209,9 +220,12 @@ class ServerGuard(policies.WrappingFactory):
     # The reactor, unless a test puts a task.Clock here.
     clock = None
 
-    def __init__(self, factory, timeout, descriptors_per_client=1):
+    def __init__(
+        self, factory, timeout, descriptors_per_client=1, reset_unanswered=True
+    ):
         super().__init__(factory)
         self.timeout = timeout
+        self.reset_unanswered = reset_unanswered
         soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         room = soft_limit - self.spare_descriptors
         self.limit = max(1, room // descriptors_per_client)
@@ -221,7 +235,7 @@ class ServerGuard(policies.WrappingFactory):
 
     def logPrefix(self):
         # Twisted's own lines ("PoetryFactory starting on 10000") name the
-        # lesson's factory, as the text shows them.
+        # lesson's factory, not the guard.
         return self.wrappedFactory.logPrefix()
 
     def startFactory(self):
@@ -241,10 +255,12 @@ class ServerGuard(policies.WrappingFactory):
         # More than one quarter if the reactor was busy for that long.
         self.tick += quarters
         for p in list(self.protocols):
+            if not (p.written or self.reset_unanswered):
+                continue  # still waiting for its answer
             if self.tick - p.lastProgress > 4:
                 peer = p.getPeer()
                 log.msg(
-                    f"no progress with {peer.host}:{peer.port} in"
+                    f"nothing new to send to {peer.host}:{peer.port} in"
                     f" {self.timeout:g} s; resetting the connection"
                 )
                 p.transport.abortConnection()
@@ -310,10 +326,12 @@ class GuardedDownload(policies.TimeoutProtocol):
 class DownloadGuard(policies.TimeoutFactory):
     """Wraps the factory of one download.
 
-    Gives up on a server that sends nothing for `timeout` seconds, connecting
-    included, and on a poem of more than `max_size` bytes, by resetting the
-    connection. Every failure is logged once and reaches the wrapped factory
-    as a DownloadFailed that names the server and says what happened.
+    Gives up on a server that sends nothing for `timeout` seconds, and on a
+    poem of more than `max_size` bytes, by resetting the connection.
+    Connecting is given up after `timeout` seconds too, or after Twisted's
+    own connect time-out (30 s) if that comes first. Every failure is logged
+    once and reaches the wrapped factory as a DownloadFailed that names the
+    server and says what happened.
     """
 
     protocol = GuardedDownload
@@ -370,6 +388,10 @@ class DownloadGuard(policies.TimeoutFactory):
             what = "Connection closed before any poem arrived."
         elif self.problem is not None:
             what = self.problem
+        elif reason.check(error.TimeoutError):
+            # connectTCP's own time-out (30 s unless told otherwise) came first.
+            seconds = getattr(self.connector, "timeout", 30)
+            what = f"Timed out after {seconds:g} s while connecting."
         elif reason.check(error.ConnectionLost) or self.resetAtConnect(reason):
             from twisted.internet import reactor
 
@@ -416,11 +438,13 @@ server_port = 10001
 # Twisted's default listen backlog of 50 overflows when a few hundred clients
 # connect at once, and the kernel then makes them retry a second later.
 backlog = 1024
-# Seconds a client may go without the proxy sending it anything new before
-# it is reset; 0: never.
+# Seconds from the proxy's last write to a client until the connection is
+# reset: a client has that long to take the poem (one waiting for the fetch is
+# not reset); 0: never.
 timeout = 60
-# Seconds without a byte from the poetry server before a fetch is given up,
-# and the largest poem fetched, in bytes.
+# Seconds without a byte from the poetry server before a fetch is given up
+# (connecting is also bounded by Twisted's 30 s connect time-out), and the
+# largest poem fetched, in bytes.
 upstream_timeout = 60
 max_poem_size = 64 * 1024 * 1024
 
@@ -447,11 +471,15 @@ proxy_service = ProxyService(server_host, server_port)
 proxy_service.setServiceParent(top_service)
 
 # Around the text's factory, the guard (each client may need a second
-# descriptor, for its fetch on a miss); when twistd stops, CutOnStop resets
-# the clients still connected, after the TCPServer below has stopped
-# listening.
+# descriptor, for its fetch on a miss; a client waiting for that fetch is not
+# reset: the fetch's own guard bounds the wait); when twistd stops,
+# CutOnStop resets the clients still connected, after the TCPServer below
+# has stopped listening.
 factory = ServerGuard(
-    PoetryProxyFactory(proxy_service), timeout, descriptors_per_client=2
+    PoetryProxyFactory(proxy_service),
+    timeout,
+    descriptors_per_client=2,
+    reset_unanswered=False,
 )
 CutOnStop(factory).setServiceParent(top_service)
 

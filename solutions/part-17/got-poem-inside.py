@@ -69,7 +69,8 @@ def parse_args():
         type=float,
         default=DownloadGuard.timeout,
         help="seconds without a byte from a server (poetry or transformation)"
-        " before giving up on it (default: %(default)g)",
+        " before giving up on it; connecting is also bounded by Twisted's 30 s"
+        " connect time-out (default: %(default)g)",
     )
     parser.add_argument(
         "--max-poem-size",
@@ -83,7 +84,8 @@ def parse_args():
         parser.exit(2)
     if len(args.addresses) < 2:
         parser.error("give the transformation server and at least one poetry server")
-    if args.timeout <= 0:
+    # "not x > 0" rather than "x <= 0": nan compares false either way.
+    if not args.timeout > 0:
         parser.error(f"--timeout must be more than 0, not {args.timeout:g}")
     if args.max_poem_size < 1:
         parser.error(f"--max-poem-size must be at least 1, not {args.max_poem_size}")
@@ -129,6 +131,7 @@ class PoetryClientFactory(ClientFactory):
             d, self.deferred = self.deferred, None
             d.errback(reason)
 
+    # Added to the text's class: a poem cut short fails, rather than never firing.
     clientConnectionLost = clientConnectionFailed
 
 
@@ -142,6 +145,7 @@ def get_poetry(host, port):
     from twisted.internet import reactor
 
     factory = PoetryClientFactory(d)
+    # Not factory as in the text: the guard fails a silent or oversized download.
     reactor.connectTCP(host, port, DownloadGuard(factory))
     return d
 
@@ -196,6 +200,7 @@ class TransformProxy:
         factory = TransformClientFactory(xform_name, poem)
         from twisted.internet import reactor
 
+        # Not factory as in the text: the guard fails a silent or oversized download.
         reactor.connectTCP(self.host, self.port, DownloadGuard(factory))
         return factory.deferred
 
@@ -232,10 +237,12 @@ class GuardedDownload(policies.TimeoutProtocol):
 class DownloadGuard(policies.TimeoutFactory):
     """Wraps the factory of one download.
 
-    Gives up on a server that sends nothing for `timeout` seconds, connecting
-    included, and on a poem of more than `max_size` bytes, by resetting the
-    connection. Every failure reaches the wrapped factory as a DownloadFailed
-    that names the server and says what happened.
+    Gives up on a server that sends nothing for `timeout` seconds, and on a
+    poem of more than `max_size` bytes, by resetting the connection.
+    Connecting is given up after `timeout` seconds too, or after Twisted's
+    own connect time-out (30 s) if that comes first. Every failure reaches
+    the wrapped factory as a DownloadFailed that names the server and says
+    what happened.
     """
 
     protocol = GuardedDownload
@@ -292,6 +299,10 @@ class DownloadGuard(policies.TimeoutFactory):
             what = "Connection closed before any poem arrived."
         elif self.problem is not None:
             what = self.problem
+        elif reason.check(error.TimeoutError):
+            # connectTCP's own time-out (30 s unless told otherwise) came first.
+            seconds = getattr(self.connector, "timeout", 30)
+            what = f"Timed out after {seconds:g} s while connecting."
         elif reason.check(error.ConnectionLost) or self.resetAtConnect(reason):
             from twisted.internet import reactor
 

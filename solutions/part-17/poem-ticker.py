@@ -96,7 +96,8 @@ def parse_args():
         help="the largest poem accepted, in bytes (default: %(default)s)",
     )
     args = parser.parse_args()
-    if args.delay < 0:
+    # "not x >= 0" rather than "x < 0": nan compares false either way.
+    if not args.delay >= 0:
         parser.error(f"--delay must not be negative, not {args.delay}")
     if args.lines is not None and args.lines < 1:
         parser.error(f"--lines must be at least 1, not {args.lines}")

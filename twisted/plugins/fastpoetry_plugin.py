@@ -42,7 +42,7 @@ from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.plugin import IPlugin
 from twisted.protocols import policies
-from twisted.python import log, usage
+from twisted.python import log, reflect, usage
 from zope.interface import implementer
 
 # The largest poem a server will load.
@@ -122,7 +122,12 @@ class GuardedConnection(policies.ProtocolWrapper):
         Protocol.makeConnection(self, transport)
         self.lastProgress = self.factory.tick
         self.factory.registerProtocol(self)
-        self.wrappedProtocol.makeConnection(self)
+        # What the lesson's protocol logs here is prefixed with its factory's
+        # name, as the text shows it, rather than with the guard's.
+        system = reflect.qual(type(self.factory.wrappedFactory))
+        log.callWithContext(
+            {"system": system}, self.wrappedProtocol.makeConnection, self
+        )
 
     def write(self, data):
         self.written = True
@@ -161,11 +166,15 @@ class GuardedConnection(policies.ProtocolWrapper):
 class ServerGuard(policies.WrappingFactory):
     """Wraps a server's factory, to keep it serving whatever its clients do.
 
-    A connection on which the server has written nothing for `timeout`
-    seconds (checked every quarter of it) is reset. Connections beyond what
-    the process's file descriptors allow are refused, with a log line when
-    refusing starts and one when it stops. `cutConnections` resets the
-    connections still open, for when the server stops.
+    A connection is reset `timeout` seconds after the server last wrote to
+    it (or accepted it), checked every quarter of that time: a client has
+    that long to take each write, a whole poem if it came at once. With
+    `reset_unanswered` false, a connection not yet written to is left alone
+    (a proxy's client, waiting on a fetch with time-outs of its own).
+    Connections beyond what the process's file descriptors allow are
+    refused, with a log line when refusing starts and one when it stops.
+    `cutConnections` resets the connections still open, for when the server
+    stops.
     """
 
     protocol = GuardedConnection
@@ -179,9 +188,12 @@ class ServerGuard(policies.WrappingFactory):
     # The reactor, unless a test puts a task.Clock here.
     clock = None
 
-    def __init__(self, factory, timeout, descriptors_per_client=1):
+    def __init__(
+        self, factory, timeout, descriptors_per_client=1, reset_unanswered=True
+    ):
         super().__init__(factory)
         self.timeout = timeout
+        self.reset_unanswered = reset_unanswered
         soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         room = soft_limit - self.spare_descriptors
         self.limit = max(1, room // descriptors_per_client)
@@ -191,7 +203,7 @@ class ServerGuard(policies.WrappingFactory):
 
     def logPrefix(self):
         # Twisted's own lines ("PoetryFactory starting on 10000") name the
-        # lesson's factory, as the text shows them.
+        # lesson's factory, not the guard.
         return self.wrappedFactory.logPrefix()
 
     def startFactory(self):
@@ -211,10 +223,12 @@ class ServerGuard(policies.WrappingFactory):
         # More than one quarter if the reactor was busy for that long.
         self.tick += quarters
         for p in list(self.protocols):
+            if not (p.written or self.reset_unanswered):
+                continue  # still waiting for its answer
             if self.tick - p.lastProgress > 4:
                 peer = p.getPeer()
                 log.msg(
-                    f"no progress with {peer.host}:{peer.port} in"
+                    f"nothing new to send to {peer.host}:{peer.port} in"
                     f" {self.timeout:g} s; resetting the connection"
                 )
                 p.transport.abortConnection()
@@ -302,8 +316,9 @@ class Options(usage.Options):
             "timeout",
             None,
             60.0,
-            "Seconds a connection may go without the server sending anything"
-            " new before it is reset; 0: never.",
+            "Seconds from the server's last write to a connection (or from"
+            " accepting it) until the connection is reset: a client has that"
+            " long to take the poem; 0: never.",
         ],
     ]
 
@@ -320,7 +335,8 @@ class Options(usage.Options):
                 f"--backlog must be at least 1, not {self['backlog']}"
             )
         self["timeout"] = self._number("timeout", float)
-        if self["timeout"] < 0:
+        # "not x >= 0" rather than "x < 0": nan compares false either way.
+        if not self["timeout"] >= 0:
             raise usage.UsageError(
                 f"--timeout must not be negative, not {self['timeout']:g}"
             )
@@ -382,7 +398,7 @@ class PoetryServiceMaker:
             int(options["port"]),
             factory,
             interface=options["iface"],
-            backlog=int(options["backlog"]),
+            backlog=options["backlog"],
         )
         tcp_service.setServiceParent(top_service)
 
