@@ -123,7 +123,7 @@ def parse_args() -> argparse.Namespace:
         parser.exit(2)
     if len(args.addresses) < 2:
         parser.error("give the transformation server and at least one poetry server")
-    if args.timeout <= 0:
+    if not args.timeout > 0:  # written so that nan is refused too
         parser.error(f"--timeout must be more than 0, not {args.timeout:g}")
     if args.max_poem_size < 1:
         parser.error(f"--max-poem-size must be at least 1, not {args.max_poem_size}")

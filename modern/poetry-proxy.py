@@ -169,9 +169,9 @@ def parse_args() -> argparse.Namespace:
         parser.error(f"--port must be between 0 and 65535, not {args.port}")
     if args.backlog < 1:
         parser.error(f"--backlog must be at least 1, not {args.backlog}")
-    if args.timeout < 0:
+    if not args.timeout >= 0:  # written so that nan is refused too
         parser.error(f"--timeout must not be negative, not {args.timeout:g}")
-    if args.upstream_timeout <= 0:
+    if not args.upstream_timeout > 0:  # written so that nan is refused too
         parser.error(
             f"--upstream-timeout must be more than 0, not {args.upstream_timeout:g}"
         )

@@ -104,7 +104,7 @@ def parse_args() -> argparse.Namespace:
         parser.error(f"--port must be between 0 and 65535, not {args.port}")
     if args.backlog < 1:
         parser.error(f"--backlog must be at least 1, not {args.backlog}")
-    if args.timeout < 0:
+    if not args.timeout >= 0:  # written so that nan is refused too
         parser.error(f"--timeout must not be negative, not {args.timeout:g}")
     return args
 

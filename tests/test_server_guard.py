@@ -98,7 +98,7 @@ class ServerGuardTests(SynchronousTestCase):
     def test_writeSequenceIsProgress(self):
         """writeSequence counts as a write: progress, and a clean close after it."""
         guard = self.guard()
-        proto, transport = self.connect(guard)
+        proto, transport = connect_protocol(guard)
 
         for _ in range(10):
             self.clock.advance(3)
@@ -112,7 +112,7 @@ class ServerGuardTests(SynchronousTestCase):
     def test_unansweredLeftAlone(self):
         """With reset_unanswered false, only a connection written to can time out."""
         guard = self.guard(reset_unanswered=False)
-        proto, transport = self.connect(guard)
+        proto, transport = connect_protocol(guard)
 
         self.clock.advance(3600)
         self.assertFalse(transport.disconnected)
@@ -123,7 +123,7 @@ class ServerGuardTests(SynchronousTestCase):
 
         self.assertTrue(transport.disconnected)
         self.assertEqual(
-            self.log.messages,
+            self.log,
             ["nothing new to send to 127.0.0.1:12345 in 4 s; resetting the connection"],
         )
 
@@ -249,7 +249,7 @@ class ServerGuardTests(SynchronousTestCase):
             protocol = Greeting
             noisy = False
 
-        self.connect(self.guard(GreetingFactory()))
+        connect_protocol(self.guard(GreetingFactory()))
 
         [event] = [e for e in events if e["message"] == ("hello",)]
         self.assertEqual(event["system"], reflect.qual(GreetingFactory))

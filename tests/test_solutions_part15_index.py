@@ -16,6 +16,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import ROOT
 from tests.test_stages import STAGES
+from tools import launch
 
 README = ROOT / "solutions" / "README.md"
 # Folders that hold no tutorial script: the tests and tooling themselves,
@@ -86,11 +87,16 @@ class TestIndexTests(SynchronousTestCase):
                 names = {path, os.path.basename(path)}
                 if "/twisted/plugins/" in f"/{path}":
                     names.add(os.path.basename(path).removesuffix(".py"))
+                # Or by the tools.launch constant that holds its path.
+                constants = [
+                    name for name, value in vars(launch).items() if value == path
+                ]
                 for module in modules:
                     self.assertRegex(module, r"^tests/test_\w+\.py$")
                     source = (ROOT / module).read_text(encoding="utf-8")
                     self.assertTrue(
-                        any(name in source for name in names),
+                        any(name in source for name in names)
+                        or any(re.search(rf"\b{c}\b", source) for c in constants),
                         f"{module} never mentions {path}",
                     )
 

@@ -187,9 +187,7 @@ class TransformProtocolTests(SynchronousTestCase):
             proto.connectionLost(Failure(reason()))
 
             self.assertEqual(transport.value(), b"")
-            self.assertEqual(
-                self.log.messages, [f"{half_way} closing the connection"], guarded
-            )
+            self.assertEqual(self.log, [f"{half_way} closing the connection"], guarded)
 
 
 class TransformScriptTests(ScriptTestCase):

@@ -86,7 +86,8 @@ def parse_args():
         "--timeout",
         type=float,
         default=DownloadGuard.timeout,
-        help="seconds without a byte from the server before giving up on it"
+        help="seconds without a byte from the server before giving up on it;"
+        " connecting is also bounded by Twisted's 30 s connect time-out"
         " (default: %(default)g)",
     )
     parser.add_argument(
@@ -96,12 +97,12 @@ def parse_args():
         help="the largest poem accepted, in bytes (default: %(default)s)",
     )
     args = parser.parse_args()
-    # "not x >= 0" rather than "x < 0": nan compares false either way.
+    # "not x >= 0" rather than "x < 0" (and so on): nan compares false either way.
     if not args.delay >= 0:
         parser.error(f"--delay must not be negative, not {args.delay}")
     if args.lines is not None and args.lines < 1:
         parser.error(f"--lines must be at least 1, not {args.lines}")
-    if args.timeout <= 0:
+    if not args.timeout > 0:
         parser.error(f"--timeout must be more than 0, not {args.timeout:g}")
     if args.max_poem_size < 1:
         parser.error(f"--max-poem-size must be at least 1, not {args.max_poem_size}")
@@ -149,6 +150,7 @@ class PoetryClientFactory(ClientFactory):
             d, self.deferred = self.deferred, None
             d.errback(reason)
 
+    # Added to the text's class: a poem cut short fails, rather than never firing.
     clientConnectionLost = clientConnectionFailed
 
 
@@ -204,10 +206,12 @@ class GuardedDownload(policies.TimeoutProtocol):
 class DownloadGuard(policies.TimeoutFactory):
     """Wraps the factory of one download.
 
-    Gives up on a server that sends nothing for `timeout` seconds, connecting
-    included, and on a poem of more than `max_size` bytes, by resetting the
-    connection. Every failure reaches the wrapped factory as a DownloadFailed
-    that names the server and says what happened.
+    Gives up on a server that sends nothing for `timeout` seconds, and on a
+    poem of more than `max_size` bytes, by resetting the connection.
+    Connecting is given up after `timeout` seconds too, or after Twisted's
+    own connect time-out (30 s) if that comes first. Every failure reaches
+    the wrapped factory as a DownloadFailed that names the server and says
+    what happened.
     """
 
     protocol = GuardedDownload
@@ -264,6 +268,10 @@ class DownloadGuard(policies.TimeoutFactory):
             what = "Connection closed before any poem arrived."
         elif self.problem is not None:
             what = self.problem
+        elif reason.check(error.TimeoutError):
+            # connectTCP's own time-out (30 s unless told otherwise) came first.
+            seconds = getattr(self.connector, "timeout", 30)
+            what = f"Timed out after {seconds:g} s while connecting."
         elif reason.check(error.ConnectionLost) or self.resetAtConnect(reason):
             from twisted.internet import reactor
 

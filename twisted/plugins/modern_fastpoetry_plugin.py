@@ -341,7 +341,7 @@ class Options(usage.Options):
                 f"--backlog must be at least 1, not {self['backlog']}"
             )
         self["timeout"] = self._number("timeout", float)
-        if self["timeout"] < 0:
+        if not self["timeout"] >= 0:  # written so that nan is refused too
             raise usage.UsageError(
                 f"--timeout must not be negative, not {self['timeout']:g}"
             )
