@@ -42,7 +42,7 @@ from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.plugin import IPlugin
 from twisted.protocols import policies
-from twisted.python import log, reflect, usage
+from twisted.python import context, log, reflect, usage
 from zope.interface import implementer
 
 # The largest poem a server will load.
@@ -124,10 +124,7 @@ class GuardedConnection(policies.ProtocolWrapper):
         self.factory.registerProtocol(self)
         # What the lesson's protocol logs here is prefixed with its factory's
         # name, as the text shows it, rather than with the guard's.
-        system = reflect.qual(type(self.factory.wrappedFactory))
-        log.callWithContext(
-            {"system": system}, self.wrappedProtocol.makeConnection, self
-        )
+        context.call(self.factory.logContext, self.wrappedProtocol.makeConnection, self)
 
     def write(self, data):
         self.written = True
@@ -200,6 +197,8 @@ class ServerGuard(policies.WrappingFactory):
         self.refused = 0
         self.closed = None
         self.sweeper = None
+        # Made once: the log context for the lesson's connectionMade.
+        self.logContext = {log.ILogContext: {"system": reflect.qual(type(factory))}}
 
     def logPrefix(self):
         # Twisted's own lines ("PoetryFactory starting on 10000") name the
