@@ -653,6 +653,37 @@ class PluginScriptTests(TwistdTestCase):
         )
 
     @defer.inlineCallbacks
+    def test_namesTheRunner(self):
+        """Under twist, the one-line errors name twist, not twistd."""
+        folder = poem_path("")  # a folder: not a regular file
+
+        proc = yield launch.spawn(
+            launch.twist_argv("fastpoetry", "--port", "0", "--poem", folder),
+            env=twistd_env(),
+        )
+
+        self.assertEqual(proc.exit_code, 1)
+        self.assertEqual(
+            proc.stderr,
+            f"twist fastpoetry: cannot read {folder}: not a regular file\n",
+        )
+
+    @defer.inlineCallbacks
+    def test_logFileNotCreatable(self):
+        """A --logfile that cannot be created, in a folder that exists: one line."""
+        # /proc takes no new files, whoever asks (root included).
+        proc = yield self.run_twistd(
+            "--pidfile", self.pidfile, "--logfile", "/proc/twistd.log",
+            "fastpoetry", "--port", "0", "--poem", poem_path("ecstasy.txt"),
+        )  # fmt: skip
+
+        self.assertEqual(proc.exit_code, 1)
+        self.assertRegex(
+            proc.stderr,
+            r"^twistd fastpoetry: cannot write the log file /proc/twistd\.log: .+\n$",
+        )
+
+    @defer.inlineCallbacks
     def test_stopCutsPoems(self):
         """Stopping the daemon mid-poem resets its clients: a cut poem cannot look whole."""
         big = self.dir / "big-poem.txt"

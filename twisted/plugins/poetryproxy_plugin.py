@@ -529,12 +529,18 @@ class Options(usage.Options):
             check_can_listen(self["port"], self["iface"])
         except ValueError as e:
             sys.exit(
-                f"twistd poetry-proxy: cannot listen on"
+                f"{self._runner()} poetry-proxy: cannot listen on"
                 f" {self['iface']}:{self['port']}: {e} (choose another port)"
             )
         problem = self._checkLogFile()
         if problem is not None:
-            sys.exit(f"twistd poetry-proxy: {problem}")
+            sys.exit(f"{self._runner()} poetry-proxy: {problem}")
+
+    def _runner(self):
+        # The command it runs under: twist's options have no --logfile.
+        if self.parent is None or "logfile" in self.parent:
+            return "twistd"
+        return "twist"
 
     def _checkLogFile(self):
         """What keeps twistd from writing its log file, if anything."""
@@ -549,8 +555,13 @@ class Options(usage.Options):
         folder = os.path.dirname(os.path.abspath(logfile))
         if not os.path.isdir(folder):
             return f"cannot write the log file {logfile}: no folder {folder}"
-        if not os.access(folder, os.W_OK | os.X_OK):
-            return f"cannot write the log file {logfile}: {folder} is not writable"
+        try:
+            # Opened as twistd will open it: a permission check alone would
+            # pass for root, or on a file system that takes no new files.
+            with open(logfile, "a"):
+                pass
+        except OSError as e:
+            return f"cannot write the log file {logfile}: {e.strerror}"
         return None
 
     def _number(self, name, kind):

@@ -367,7 +367,13 @@ class Options(usage.Options):
             )
         problem = problem or self._checkLogFile()
         if problem is not None:
-            sys.exit(f"twistd fastpoetry2: {problem}")
+            sys.exit(f"{self._runner()} fastpoetry2: {problem}")
+
+    def _runner(self):
+        # The command it runs under: twist's options have no --logfile.
+        if self.parent is None or "logfile" in self.parent:
+            return "twistd"
+        return "twist"
 
     def _checkLogFile(self):
         """What keeps twistd from writing its log file, if anything."""
@@ -382,8 +388,13 @@ class Options(usage.Options):
         folder = os.path.dirname(os.path.abspath(logfile))
         if not os.path.isdir(folder):
             return f"cannot write the log file {logfile}: no folder {folder}"
-        if not os.access(folder, os.W_OK | os.X_OK):
-            return f"cannot write the log file {logfile}: {folder} is not writable"
+        try:
+            # Opened as twistd will open it: a permission check alone would
+            # pass for root, or on a file system that takes no new files.
+            with open(logfile, "a"):
+                pass
+        except OSError as e:
+            return f"cannot write the log file {logfile}: {e.strerror}"
         return None
 
     def _number(self, name, kind):
